@@ -125,7 +125,7 @@ def mobilenet_v1(
     Raises:
       ValueError: an argument is outside its valid range; the message says which.
     """
-    _validate(alpha, resolution, num_classes, variant)
+    validate_arguments(alpha, resolution, num_classes, variant)
     regularizer = keras.regularizers.L2(weight_decay / 2) if weight_decay else None
 
     def conv_bn_relu(x, filters, kernel_size, strides, layer_name, depthwise=False):
@@ -178,7 +178,8 @@ def mobilenet_v1(
     return keras.Model(inputs, x, name=name)
 
 
-def _validate(alpha, resolution, num_classes, variant):
+def validate_arguments(alpha, resolution, num_classes=1, variant="standard"):
+    """Raises ValueError, naming the argument and its valid range, for a bad one."""
     if not _is_real(alpha) or not alpha > 0:
         raise ValueError(f"alpha must be a number > 0 (the paper uses 0.25-1.0), got {alpha!r}")
     if int(FIRST_CONV_FILTERS * alpha) < 1:

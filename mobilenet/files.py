@@ -1,0 +1,34 @@
+"""Atomic file output: a file is complete under its final name, or not there at all."""
+
+import contextlib
+import os
+
+
+@contextlib.contextmanager
+def atomic_output(path):
+    """Yields a temporary path beside `path`; renames it to `path` if the block succeeds.
+
+    The temporary name keeps the extension (Keras and TFLite tools look at it) and is
+    removed if the block fails, so an interrupted or failed write leaves nothing behind.
+    """
+    directory, name = os.path.split(os.path.abspath(path))
+    stem, extension = os.path.splitext(name)
+    temporary = os.path.join(directory, f".{stem}.partial-{os.getpid()}{extension}")
+    try:
+        yield temporary
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+
+
+def write_atomically(path, content):
+    """Writes `content` (str or bytes) to `path` atomically."""
+    with atomic_output(path) as temporary:
+        with open(temporary, "wb" if isinstance(content, bytes) else "w") as file:
+            file.write(content)
+
+
+def save_model_atomically(model, path):
+    with atomic_output(path) as temporary:
+        model.save(temporary)

@@ -1,0 +1,266 @@
+"""Image-classification data from TensorFlow Datasets or a folder of images.
+
+`load_dataset` finds (and on a machine with network, downloads) the dataset and picks
+its splits; `train_images`, `eval_images` and `calibration_images` make the `tf.data`
+pipelines. Every pipeline yields raw uint8 RGB pixels of shape (ρ, ρ, 3): the model
+normalises inside, so Keras training, Keras evaluation and the `.tflite` all see the
+same pixels a phone's camera pipeline would give.
+"""
+
+import dataclasses
+import os
+
+import tensorflow as tf
+import tensorflow_datasets as tfds
+
+from mobilenet.errors import one_line
+
+FOLDER_PREFIX = "folder:"
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
+EVAL_CROP_FRACTION = 0.875  # the Inception/MobileNet evaluation crop
+# Encoded images are cached in memory when the whole dataset is smaller than this.
+CACHE_LIMIT_BYTES = 4 * 2**30
+
+
+@dataclasses.dataclass(frozen=True)
+class Dataset:
+    """A prepared dataset and the splits chosen for training and evaluation."""
+
+    name: str
+    builder: tfds.core.DatasetBuilder
+    class_names: tuple
+    train_split: str
+    eval_split: str
+
+    @property
+    def num_classes(self):
+        return len(self.class_names)
+
+    def num_examples(self, split):
+        return self.builder.info.splits[split].num_examples
+
+
+def load_dataset(name, data_dir=None, train_split="", eval_split=""):
+    """Prepares dataset `name` and chooses its splits.
+
+    Args:
+      name: a TFDS image-classification dataset with `image` and `label` features
+        ("imagenette/160px-v2", "tf_flowers", ...), or "folder:PATH" for images laid out
+        as PATH/<split>/<class>/<image>.
+      data_dir: where TFDS keeps prepared datasets; None for TFDS' own default
+        (the TFDS_DATA_DIR variable, else ~/tensorflow_datasets).
+      train_split, eval_split: TFDS split expressions ("train", "train[:90%]", ...);
+        empty to choose from what the dataset has: "train" for training, and
+        "validation", "val" or "test" for evaluation, else the last 10 % of "train".
+
+    Raises:
+      ValueError: with a one-line message naming the flag at fault.
+    """
+    if name.startswith(FOLDER_PREFIX):
+        builder = _folder_builder(name[len(FOLDER_PREFIX):])
+    else:
+        builder = _tfds_builder(name, data_dir)
+    splits = builder.info.splits
+    if not train_split:
+        if "train" not in splits:
+            raise ValueError(f"--dataset {name} has no 'train' split (it has {_names(splits)}): set --train_split")
+        train_split = "train"
+        eval_split = eval_split or next((s for s in ("validation", "val", "test") if s in splits), "")
+        if not eval_split:
+            train_split, eval_split = "train[:90%]", "train[90%:]"
+    elif not eval_split:
+        raise ValueError("--eval_split is needed when --train_split is given")
+    dataset = Dataset(name, builder, tuple(builder.info.features["label"].names), train_split, eval_split)
+    for flag, split in (("--train_split", train_split), ("--eval_split", eval_split)):
+        try:
+            count = dataset.num_examples(split)
+        except (KeyError, ValueError, AssertionError) as error:
+            raise ValueError(f"{flag} {split!r} is not a split of {name} (it has {_names(splits)}): {error}") from None
+        if count == 0:
+            raise ValueError(f"{flag} {split!r} of {name} has no examples")
+    return dataset
+
+
+def _names(splits):
+    return ", ".join(sorted(splits))
+
+
+def _tfds_builder(name, data_dir):
+    try:
+        builder = tfds.builder(name, data_dir=data_dir)
+    except tfds.core.registered.DatasetNotFoundError:
+        raise ValueError(
+            f"--dataset {name!r} is not a TFDS dataset: use a name from the TFDS catalogue "
+            "(imagenette/160px-v2, imagenet2012, tf_flowers, cifar10, ...) or folder:PATH"
+        ) from None
+    features = builder.info.features
+    if not {"image", "label"} <= set(features.keys()) or not isinstance(
+        features["label"], tfds.features.ClassLabel
+    ):
+        raise ValueError(f"--dataset {name} is not an image-classification dataset with 'image' and 'label' features")
+    if not builder.is_prepared():
+        try:
+            builder.download_and_prepare()
+        except Exception as error:  # network, disk or manual-download errors, all reported alike
+            raise ValueError(_download_failure_message(name, builder, error)) from None
+    return builder
+
+
+def _download_failure_message(name, builder, error):
+    reason = one_line(error)
+    if builder.MANUAL_DOWNLOAD_INSTRUCTIONS:
+        return (
+            f"--dataset {name} must be downloaded by hand (from image-net.org for imagenet2012) into "
+            f"{builder.data_dir_root}/downloads/manual, then prepared by TFDS; it is not prepared in "
+            f"--data_dir {builder.data_dir_root} ({reason})"
+        )
+    return (
+        f"--dataset {name} is not prepared in --data_dir {builder.data_dir_root} and could not be "
+        f"downloaded ({reason}); on a machine without network point --data_dir (or TFDS_DATA_DIR) at "
+        "a prepared copy, e.g. ../shared/tensorflow_datasets"
+    )
+
+
+def _folder_builder(path):
+    if not os.path.isdir(path):
+        raise ValueError(f"--dataset folder:{path}: no such directory")
+    splits = [s for s in sorted(os.listdir(path)) if os.path.isdir(os.path.join(path, s))]
+    for split in splits:
+        split_dir = os.path.join(path, split)
+        classes = [c for c in os.listdir(split_dir) if os.path.isdir(os.path.join(split_dir, c))]
+        if not classes:
+            raise ValueError(
+                f"--dataset folder:{path}: {split_dir} has no class directories; lay images out "
+                "as PATH/<split>/<class>/<image>.jpg"
+            )
+    if not splits:
+        raise ValueError(
+            f"--dataset folder:{path} has no split directories; lay images out as "
+            "PATH/<split>/<class>/<image>.jpg (e.g. PATH/train/cat/1.jpg)"
+        )
+    return tfds.folder_dataset.ImageFolder(path)
+
+
+def _encoded_examples(dataset, split, shuffle_files=False, seed=None):
+    """(encoded image bytes, label, file name) triples, not yet decoded."""
+    read_config = tfds.ReadConfig(shuffle_seed=seed, try_autocache=False)
+    examples = dataset.builder.as_dataset(
+        split=split,
+        shuffle_files=shuffle_files,
+        decoders={"image": tfds.decode.SkipDecoding()},
+        read_config=read_config,
+    )
+    return examples.map(
+        lambda example: (example["image"], example["label"], example.get("image/filename", "")),
+        num_parallel_calls=tf.data.AUTOTUNE,
+    )
+
+
+def check_images(dataset, split):
+    """Raises ValueError naming the first file of `split` that does not decode.
+
+    Used on folder datasets, where a user's files may be anything: inside a `tf.data`
+    pipeline a decoding error cannot say which file it came from.
+    """
+    examples = _encoded_examples(dataset, split)
+    all_files = [name.decode() for _, _, name in examples.as_numpy_iterator()]
+    decoded = examples.map(
+        lambda image, label, name: (tf.io.decode_image(image, channels=3, expand_animations=False), name)[1],
+        num_parallel_calls=tf.data.AUTOTUNE,
+    ).ignore_errors()
+    good = {name.decode() for name in decoded.as_numpy_iterator()}
+    bad = [name for name in all_files if name not in good]
+    if bad:
+        more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
+        raise ValueError(f"--dataset {dataset.name}: {bad[0]}{more} is not a readable image (JPEG, PNG, BMP or GIF)")
+
+
+def _decode(image_bytes):
+    # channels=3 makes grayscale, RGBA and palette images RGB.
+    return tf.io.decode_image(image_bytes, channels=3, expand_animations=False)
+
+
+def _to_pixels(image, resolution):
+    image = tf.image.resize(image, (resolution, resolution), method="bilinear")
+    return tf.cast(tf.clip_by_value(tf.round(image), 0, 255), tf.uint8)
+
+
+def preprocess_for_train(image_bytes, resolution, seed, area_range=(0.08, 1.0)):
+    """Inception-style random crop and flip, decoding only the crop of a JPEG."""
+    is_jpeg = tf.io.is_jpeg(image_bytes)
+    shape = tf.cond(
+        is_jpeg,
+        lambda: tf.image.extract_jpeg_shape(image_bytes),
+        lambda: tf.shape(_decode(image_bytes), out_type=tf.int32),
+    )
+    begin, size, _ = tf.image.stateless_sample_distorted_bounding_box(
+        shape,
+        bounding_boxes=tf.constant([0.0, 0.0, 1.0, 1.0], shape=(1, 1, 4)),
+        seed=seed,
+        min_object_covered=0.1,
+        aspect_ratio_range=(3 / 4, 4 / 3),
+        area_range=area_range,
+        max_attempts=10,
+        use_image_if_no_bounding_boxes=True,
+    )
+    crop_window = tf.stack([begin[0], begin[1], size[0], size[1]])
+    image = tf.cond(
+        is_jpeg,
+        lambda: tf.image.decode_and_crop_jpeg(image_bytes, crop_window, channels=3),
+        lambda: tf.slice(_decode(image_bytes), begin, size),
+    )
+    image = tf.image.stateless_random_flip_left_right(image, seed=seed[::-1])
+    return _to_pixels(image, resolution)
+
+
+def preprocess_for_eval(image_bytes, resolution):
+    """Central 87.5 % crop resized to ρ x ρ, as the paper's models were evaluated."""
+    image = tf.image.central_crop(_decode(image_bytes), EVAL_CROP_FRACTION)
+    return _to_pixels(image, resolution)
+
+
+def _cache_if_small(examples, dataset):
+    size = dataset.builder.info.dataset_size
+    return examples.cache() if size and int(size) < CACHE_LIMIT_BYTES else examples
+
+
+def train_images(dataset, resolution, batch_size, seed=0, area_range=(0.08, 1.0), shuffle_buffer=10_000):
+    """An endless, shuffled stream of augmented (uint8 pixels, label) batches.
+
+    Reproducible for a given seed: files and examples are shuffled with it, and each
+    example's crop and flip come from a stateless seed (seed, position in the stream).
+    """
+    examples = _encoded_examples(dataset, dataset.train_split, shuffle_files=True, seed=seed)
+    examples = _cache_if_small(examples.map(lambda image, label, name: (image, label)), dataset)
+    examples = examples.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True).repeat()
+    examples = tf.data.Dataset.zip(examples, tf.data.Dataset.counter())
+    examples = examples.map(
+        lambda example, index: (
+            preprocess_for_train(example[0], resolution, tf.stack([tf.cast(seed, tf.int64), index]), area_range),
+            example[1],
+        ),
+        num_parallel_calls=tf.data.AUTOTUNE,
+    )
+    return examples.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+
+
+def eval_images(dataset, resolution, batch_size, split=None, cache=True):
+    """(uint8 pixels, label) batches of the eval split (or `split`), in file order."""
+    examples = _encoded_examples(dataset, split or dataset.eval_split)
+    examples = examples.map(
+        lambda image, label, name: (preprocess_for_eval(image, resolution), label),
+        num_parallel_calls=tf.data.AUTOTUNE,
+    )
+    if cache:
+        examples = _cache_if_small(examples, dataset)
+    return examples.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def calibration_images(dataset, resolution, count, seed=0):
+    """`count` training images through the eval preprocessing, for int8 calibration."""
+    examples = _encoded_examples(dataset, dataset.train_split, shuffle_files=True, seed=seed)
+    examples = examples.shuffle(10 * count, seed=seed).take(count)
+    return examples.map(
+        lambda image, label, name: preprocess_for_eval(image, resolution),
+        num_parallel_calls=tf.data.AUTOTUNE,
+    )

@@ -15,6 +15,7 @@ give several comma-separated values to tabulate a whole α × ρ grid.
 """
 
 import dataclasses
+import sys
 
 import keras
 import numpy as np
@@ -137,11 +138,11 @@ def main(argv):
     try:
         alphas = [float(a) for a in FLAGS.alpha]
     except ValueError:
-        raise app.UsageError(f"--alpha takes numbers > 0, got {','.join(FLAGS.alpha)}")
+        sys.exit(f"mobilenet.costs: error: --alpha takes numbers > 0, got {','.join(FLAGS.alpha)}")
     try:
         resolutions = [int(r) for r in FLAGS.resolution]
     except ValueError:
-        raise app.UsageError(f"--resolution takes integers >= 32, got {','.join(FLAGS.resolution)}")
+        sys.exit(f"mobilenet.costs: error: --resolution takes integers >= 32, got {','.join(FLAGS.resolution)}")
     try:
         if len(alphas) == 1 and len(resolutions) == 1:
             model = model_lib.mobilenet_v1(
@@ -151,7 +152,7 @@ def main(argv):
         else:
             print(format_grid_table(alphas, resolutions, FLAGS.variant, FLAGS.num_classes))
     except ValueError as error:
-        raise app.UsageError(str(error))
+        sys.exit(f"mobilenet.costs: error: {error}")
 
 
 if __name__ == "__main__":

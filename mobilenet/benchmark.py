@@ -1,0 +1,123 @@
+"""On-device-equivalent latency of a `.tflite`, in the spirit of TFLite's benchmark_model.
+
+  python -m mobilenet.benchmark --tflite model.tflite --threads 1,2
+
+Batch 1 through the LiteRT interpreter with its default XNNPACK delegate (the CPU
+kernels Android uses), the thread count fixed when the interpreter is created. Reports
+the median, p90, min, mean and standard deviation of `invoke()` in milliseconds, and
+the mult-adds per second that makes, counted from the file's own convolutions.
+"""
+
+import sys
+import time
+
+import numpy as np
+from absl import app, flags
+from ai_edge_litert import schema_py_generated as schema
+from ai_edge_litert.interpreter import Interpreter
+
+from mobilenet.evaluate import read_tflite
+
+_BUILTIN = schema.BuiltinOperator
+
+
+def mult_adds(content):
+    """Mult-adds of the CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED ops of a `.tflite`.
+
+    Counted from tensor shapes: output elements times the filter's reduction size, the
+    convention of the paper (and of mobilenet.costs for the Keras model).
+    """
+    model = schema.ModelT.InitFromPackedBuf(content, 0)
+    total = 0
+    for subgraph in model.subgraphs:
+        for op in subgraph.operators:
+            code = model.operatorCodes[op.opcodeIndex]
+            builtin = max(code.builtinCode, code.deprecatedBuiltinCode)
+            if builtin not in (_BUILTIN.CONV_2D, _BUILTIN.DEPTHWISE_CONV_2D, _BUILTIN.FULLY_CONNECTED):
+                continue
+            output = np.prod(subgraph.tensors[op.outputs[0]].shape)
+            weights = subgraph.tensors[op.inputs[1]].shape
+            if builtin == _BUILTIN.CONV_2D:
+                total += int(output) * int(np.prod(weights[1:]))  # [out, kh, kw, in]
+            elif builtin == _BUILTIN.DEPTHWISE_CONV_2D:
+                total += int(output) * int(weights[1] * weights[2])  # [1, kh, kw, channels]
+            else:
+                total += int(output) * int(weights[1])  # [out, in]
+    return total
+
+
+def measure_latency(content, num_threads, warmup=20, runs=200):
+    """Latency statistics, in milliseconds, of `runs` invocations after `warmup` ones."""
+    interpreter = Interpreter(model_content=content, num_threads=num_threads)
+    interpreter.allocate_tensors()
+    rng = np.random.default_rng(0)
+    for detail in interpreter.get_input_details():
+        if np.issubdtype(detail["dtype"], np.integer):
+            info = np.iinfo(detail["dtype"])
+            data = rng.integers(info.min, info.max, detail["shape"], endpoint=True)
+        else:
+            data = rng.uniform(0, 255, detail["shape"])
+        interpreter.set_tensor(detail["index"], data.astype(detail["dtype"]))
+    for _ in range(warmup):
+        interpreter.invoke()
+    times = np.empty(runs)
+    for i in range(runs):
+        start = time.perf_counter_ns()
+        interpreter.invoke()
+        times[i] = (time.perf_counter_ns() - start) / 1e6
+    return {
+        "median_ms": float(np.median(times)),
+        "p90_ms": float(np.percentile(times, 90)),
+        "min_ms": float(times.min()),
+        "mean_ms": float(times.mean()),
+        "std_ms": float(times.std()),
+    }
+
+
+def benchmark(content, threads=(1, 2), warmup=20, runs=200):
+    """{threads: latency statistics plus G mult-adds/s at the median}."""
+    total = mult_adds(content)
+    results = {}
+    for num_threads in threads:
+        stats = measure_latency(content, num_threads, warmup, runs)
+        stats["g_mult_adds_per_s"] = total / stats["median_ms"] / 1e6
+        results[num_threads] = stats
+    return results
+
+
+def format_results(results, total_mult_adds):
+    lines = [f"{total_mult_adds / 1e6:.1f} M mult-adds",
+             f"{'threads':>7} {'median':>9} {'p90':>9} {'min':>9} {'mean':>9} {'std':>9} {'G mult-adds/s':>14}"]
+    for num_threads, s in results.items():
+        lines.append(
+            f"{num_threads:>7} {s['median_ms']:>7.3f}ms {s['p90_ms']:>7.3f}ms {s['min_ms']:>7.3f}ms "
+            f"{s['mean_ms']:>7.3f}ms {s['std_ms']:>7.3f}ms {s['g_mult_adds_per_s']:>14.1f}"
+        )
+    return "\n".join(lines)
+
+
+FLAGS = flags.FLAGS
+
+
+def main(argv):
+    del argv
+    try:
+        content = read_tflite(FLAGS.tflite)
+        threads = [int(t) for t in FLAGS.threads]
+        if not threads or min(threads) < 1:
+            raise ValueError(f"--threads takes integers >= 1, got {','.join(FLAGS.threads)}")
+        if FLAGS.warmup < 0 or FLAGS.runs < 1:
+            raise ValueError(f"--warmup must be >= 0 and --runs >= 1, got {FLAGS.warmup} and {FLAGS.runs}")
+        results = benchmark(content, threads, FLAGS.warmup, FLAGS.runs)
+    except ValueError as error:
+        sys.exit(f"mobilenet.benchmark: error: {error}")
+    print(f"{FLAGS.tflite}: batch 1, LiteRT + XNNPACK, {FLAGS.runs} runs after {FLAGS.warmup} warm-up")
+    print(format_results(results, mult_adds(content)))
+
+
+if __name__ == "__main__":
+    flags.DEFINE_string("tflite", None, "The .tflite file.", required=True)
+    flags.DEFINE_list("threads", ["1", "2"], "Thread counts, comma-separated.")
+    flags.DEFINE_integer("warmup", 20, "Untimed invocations first.")
+    flags.DEFINE_integer("runs", 200, "Timed invocations.")
+    app.run(main)

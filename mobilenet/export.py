@@ -1,0 +1,75 @@
+"""Keras model -> `.tflite` flatbuffer: float32, float16, dynamic-range or full int8.
+
+The int8 file is what a phone should run: integer kernels throughout, uint8 raw RGB
+pixels in (what Android camera pipelines and MediaPipe Tasks feed; they reject int8
+inputs), and uint8 or float32 class scores out. Every file carries TFLite metadata
+(name, normalisation, labels), so MediaPipe's ImageClassifier returns class names.
+"""
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from mobilenet import metadata
+
+QUANTIZATIONS = ("int8", "float16", "dynamic", "float32")
+OUTPUT_TYPES = ("uint8", "float32")
+
+
+def convert(model, quantization="int8", calibration_images=None, output_type="uint8"):
+    """Converts `model` (taking raw pixels) to TFLite flatbuffer bytes with batch size 1.
+
+    Args:
+      model: a Keras image classifier whose input is raw RGB pixels in [0, 255].
+      quantization: "int8" (full-integer post-training quantization, per-channel
+        weights, calibrated on `calibration_images`), "float16" (half-precision
+        weights), "dynamic" (int8 weights, float activations) or "float32".
+      calibration_images: for int8, an iterable of uint8 (ρ, ρ, 3) images, typically
+        training images through the eval preprocessing.
+      output_type: for int8, the type of the output scores: "uint8" (fully integer,
+        like Google's published models; scale 1/256) or "float32".
+    """
+    if quantization not in QUANTIZATIONS:
+        raise ValueError(f"--quantization must be one of {', '.join(QUANTIZATIONS)}, got {quantization!r}")
+    if output_type not in OUTPUT_TYPES:
+        raise ValueError(f"--output_type must be uint8 or float32, got {output_type!r}")
+    resolution = model.input.shape[1]
+    # A batch-1 input, as on a phone: fixed shapes let the runtime plan memory once.
+    image = keras.Input((resolution, resolution, 3), batch_size=1, name="image")
+    converter = tf.lite.TFLiteConverter.from_keras_model(keras.Model(image, model(image)))
+    if quantization != "float32":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    if quantization == "float16":
+        converter.target_spec.supported_types = [tf.float16]
+    if quantization == "int8":
+        if calibration_images is None:
+            raise ValueError("int8 quantization needs calibration images")
+        converter.representative_dataset = lambda: _representative_dataset(calibration_images, resolution)
+        # Integer builtins only: conversion fails loudly rather than leave a float op.
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        converter.inference_input_type = tf.uint8
+        converter.inference_output_type = tf.uint8 if output_type == "uint8" else tf.float32
+    return converter.convert()
+
+
+def _representative_dataset(images, resolution):
+    # A black and a white frame pin the input's calibrated range to exactly [0, 255], so
+    # the uint8 input has scale 1 and zero point 0: the file takes raw pixels unchanged.
+    yield [np.zeros((1, resolution, resolution, 3), np.float32)]
+    yield [np.full((1, resolution, resolution, 3), 255, np.float32)]
+    for image in images:
+        yield [np.asarray(image, np.float32)[None]]
+
+
+def export(model, quantization, class_names, name, description, calibration_images=None, output_type="uint8"):
+    """Converted bytes with TFLite metadata: raw-pixel input (mean 0, std 1) and labels."""
+    flatbuffer = convert(model, quantization, calibration_images, output_type)
+    return metadata.add_metadata(
+        flatbuffer,
+        name=name,
+        description=description,
+        labels=list(class_names),
+        input_mean=0.0,  # the model scales pixels to [-1, 1] itself
+        input_std=1.0,
+        license="Apache-2.0",
+    )

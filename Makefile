@@ -2,24 +2,41 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-INSTALLED := $(VENV)/.installed-requirements
+INSTALLED := $(VENV)/.installed
 
 ALPHA ?= 0.5
 RESOLUTION ?= 160
+WORKDIR ?= runs/mobilenet_v1_$(shell printf '%.2f' $(ALPHA))_$(RESOLUTION)
+TRAIN_FLAGS ?=
+QUANTIZATION ?= int8
 
-.PHONY: install test costs
+.PHONY: install test train tflite bench costs
 
 install: $(INSTALLED)
 
-# Reinstalls only when requirements.txt changes.
-$(INSTALLED): requirements.txt
+# Reinstalls only when a requirements file changes.
+$(INSTALLED): requirements.txt requirements-test.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt
-	cp requirements.txt $@
+	$(BIN)/python -m pip install --quiet -r requirements-test.txt
+	touch $@
 
 test: install
 	$(BIN)/python -m pytest -q
+
+# Trains (or resumes) the model; a finished run is left as it is.
+train: install
+	$(BIN)/python train.py --alpha $(ALPHA) --resolution $(RESOLUTION) --workdir $(WORKDIR) $(TRAIN_FLAGS)
+
+$(WORKDIR)/final.keras: | install
+	$(BIN)/python train.py --alpha $(ALPHA) --resolution $(RESOLUTION) --workdir $(WORKDIR) $(TRAIN_FLAGS)
+
+# The main job: train if needed, export int8, report accuracy and latency.
+tflite: $(WORKDIR)/final.keras
+	$(BIN)/python export_tflite.py --workdir $(WORKDIR) --quantization $(QUANTIZATION)
+
+bench: install
+	$(BIN)/python -m benchmarks.run_all
 
 costs: install
 	$(BIN)/python -m mobilenet.costs --alpha $(ALPHA) --resolution $(RESOLUTION)

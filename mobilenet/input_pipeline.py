@@ -66,6 +66,8 @@ def load_dataset(name, data_dir=None, train_split="", eval_split=""):
             raise ValueError(f"--dataset {name} has no 'train' split (it has {_names(splits)}): set --train_split")
         train_split = "train"
         eval_split = eval_split or next((s for s in ("validation", "val", "test") if s in splits), "")
+        if not eval_split and isinstance(builder, tfds.folder_dataset.ImageFolder):
+            raise ValueError(f"--dataset {name} needs an evaluation split too: add a val/ (or test/) directory")
         if not eval_split:
             train_split, eval_split = "train[:90%]", "train[90%:]"
     elif not eval_split:
@@ -144,9 +146,11 @@ def _folder_builder(path):
 def _encoded_examples(dataset, split, shuffle_files=False, seed=None):
     """(encoded image bytes, label, file name) triples, not yet decoded."""
     read_config = tfds.ReadConfig(shuffle_seed=seed, try_autocache=False)
+    # ImageFolder shuffles its files without a seed; the seeded shuffle buffer suffices.
+    is_folder = isinstance(dataset.builder, tfds.folder_dataset.ImageFolder)
     examples = dataset.builder.as_dataset(
         split=split,
-        shuffle_files=shuffle_files,
+        shuffle_files=shuffle_files and not is_folder,
         decoders={"image": tfds.decode.SkipDecoding()},
         read_config=read_config,
     )
@@ -164,15 +168,17 @@ def check_images(dataset, split):
     """
     examples = _encoded_examples(dataset, split)
     all_files = [name.decode() for _, _, name in examples.as_numpy_iterator()]
-    decoded = examples.map(
-        lambda image, label, name: (tf.io.decode_image(image, channels=3, expand_animations=False), name)[1],
-        num_parallel_calls=tf.data.AUTOTUNE,
-    ).ignore_errors()
-    good = {name.decode() for name in decoded.as_numpy_iterator()}
+    decoded = examples.map(_name_if_decodable, num_parallel_calls=tf.data.AUTOTUNE).ignore_errors()
+    good = {name.decode() for name, _ in decoded.as_numpy_iterator()}
     bad = [name for name in all_files if name not in good]
     if bad:
         more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
         raise ValueError(f"--dataset {dataset.name}: {bad[0]}{more} is not a readable image (JPEG, PNG, BMP or GIF)")
+
+
+def _name_if_decodable(image_bytes, label, name):
+    # The shape is returned too, or the unused decode would be optimised away.
+    return name, tf.shape(_decode(image_bytes))
 
 
 def _decode(image_bytes):

@@ -19,3 +19,58 @@ def shared():
             pytest.fail(f"{SHARED} is missing: CI must run the tests that read ../shared")
         pytest.skip(f"{SHARED} (read-only reference data) is not beside the repository")
     return SHARED
+
+
+def write_image_folder(root, classes=("red", "green", "blue"), per_split=(("train", 8), ("val", 4)), side=48):
+    """A folder dataset root/<split>/<class>/*.jpg of coloured noise, one colour a class.
+
+    One image per split is a grayscale JPEG and one an RGBA PNG, the formats a user's
+    folder may hold.
+    """
+    import numpy as np
+    import tensorflow as tf
+
+    rng = np.random.default_rng(0)
+    for split, count in per_split:
+        for class_index, name in enumerate(classes):
+            directory = root / split / name
+            directory.mkdir(parents=True)
+            for i in range(count):
+                pixels = rng.integers(0, 120, (side, side + 8, 3), dtype=np.uint8)
+                pixels[..., class_index] += 130
+                if class_index == 0 and i == 0:
+                    data = tf.io.encode_jpeg(pixels[..., :1]).numpy()  # grayscale
+                elif class_index == 1 and i == 0:
+                    alpha = np.full((side, side + 8, 1), 255, np.uint8)
+                    (directory / f"{i}.png").write_bytes(tf.io.encode_png(np.concatenate([pixels, alpha], -1)).numpy())
+                    continue
+                else:
+                    data = tf.io.encode_jpeg(pixels).numpy()
+                (directory / f"{i}.jpg").write_bytes(data)
+    return root
+
+
+@pytest.fixture(scope="session")
+def image_folder(tmp_path_factory):
+    return write_image_folder(tmp_path_factory.mktemp("folder"))
+
+
+def tiny_config(dataset, **overrides):
+    """The default config shrunk to seconds: α 0.25 at 32 pixels."""
+    from configs import default
+
+    config = default.get_config()
+    config.update(
+        alpha=0.25, resolution=32, dataset=dataset, epochs=2, batch_size=8, eval_batch_size=8,
+        warmup_epochs=0, learning_rate=0.05,
+    )
+    config.update(overrides)
+    return config
+
+
+def run_script(*args, env=None, timeout=600):
+    """Runs a repository script or module, returning the completed process."""
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, *args], cwd=REPO, capture_output=True, text=True, env=env, timeout=timeout)

@@ -1,0 +1,95 @@
+"""Datasets load from TFDS or folders, and every pipeline yields ρ x ρ uint8 RGB pixels."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from mobilenet import input_pipeline as ip
+
+
+def test_folder_dataset_splits_classes_and_formats(image_folder):
+    dataset = ip.load_dataset(f"folder:{image_folder}")
+    assert dataset.class_names == ("blue", "green", "red")
+    assert (dataset.train_split, dataset.eval_split) == ("train", "val")
+    images, labels = next(iter(ip.eval_images(dataset, 32, 12)))
+    assert images.shape == (12, 32, 32, 3) and images.dtype == tf.uint8
+    # Grayscale JPEGs and RGBA PNGs decode to RGB alongside the rest.
+    train_images, _ = next(iter(ip.train_images(dataset, 40, 24)))
+    assert train_images.shape == (24, 40, 40, 3) and train_images.dtype == tf.uint8
+
+
+def test_training_stream_is_reproducible_and_seeded(image_folder):
+    dataset = ip.load_dataset(f"folder:{image_folder}")
+    first = lambda seed: next(iter(ip.train_images(dataset, 32, 8, seed=seed)))[0].numpy()
+    np.testing.assert_array_equal(first(1), first(1))
+    assert not np.array_equal(first(1), first(2))
+
+
+def test_eval_preprocessing_is_a_central_crop():
+    pixels = np.zeros((80, 80, 3), np.uint8)
+    pixels[5:75, 5:75] = 200  # the central 87.5 % (70 px) is bright, the border dark
+    image = ip.preprocess_for_eval(tf.io.encode_png(pixels), 35).numpy()
+    assert image.shape == (35, 35, 3)
+    assert image.min() == 200
+
+
+def test_training_crop_decodes_png_and_jpeg_alike():
+    pixels = np.full((50, 60, 3), 77, np.uint8)
+    for encoded in (tf.io.encode_png(pixels), tf.io.encode_jpeg(pixels, quality=100)):
+        image = ip.preprocess_for_train(encoded, 24, tf.constant([1, 2], tf.int64)).numpy()
+        assert image.shape == (24, 24, 3)
+        assert abs(int(np.median(image)) - 77) <= 1
+
+
+def test_imagenette_from_shared_data_dir(shared):
+    dataset = ip.load_dataset("imagenette/160px-v2", str(shared / "tensorflow_datasets"))
+    assert dataset.num_classes == 10 and dataset.class_names[0] == "n01440764"
+    assert (dataset.train_split, dataset.eval_split) == ("train", "validation")
+    assert dataset.num_examples("train") == 9469 and dataset.num_examples("validation") == 3925
+    held_out = ip.load_dataset("imagenette/160px-v2", str(shared / "tensorflow_datasets"), "train[:90%]", "train[90%:]")
+    assert held_out.num_examples("train[90%:]") == 947
+    images, labels = next(iter(ip.eval_images(dataset, 64, 4, split="validation[:4]")))
+    assert images.shape == (4, 64, 64, 3) and labels.shape == (4,)
+
+
+def test_corrupt_image_is_named(tmp_path):
+    from conftest import write_image_folder
+
+    root = write_image_folder(tmp_path / "data")
+    (root / "train" / "red" / "broken.jpg").write_bytes(b"not an image at all")
+    dataset = ip.load_dataset(f"folder:{root}")
+    with pytest.raises(ValueError, match=r"broken\.jpg is not a readable image"):
+        ip.check_images(dataset, "train")
+    ip.check_images(dataset, "val")
+
+
+@pytest.mark.parametrize(
+    "name,message",
+    [
+        ("folder:/no/such/dir", "no such directory"),
+        ("not_a_dataset_name", "is not a TFDS dataset"),
+    ],
+)
+def test_bad_dataset_names(name, message):
+    with pytest.raises(ValueError, match=message):
+        ip.load_dataset(name)
+
+
+def test_folder_without_class_directories(tmp_path):
+    (tmp_path / "train").mkdir()
+    (tmp_path / "train" / "a.jpg").write_bytes(b"")
+    with pytest.raises(ValueError, match="has no class directories"):
+        ip.load_dataset(f"folder:{tmp_path}")
+
+
+def test_unknown_split(image_folder):
+    with pytest.raises(ValueError, match="--eval_split 'test' is not a split"):
+        ip.load_dataset(f"folder:{image_folder}", train_split="train", eval_split="test")
+
+
+def test_download_failure_message_says_where_to_point_data_dir(tmp_path):
+    import tensorflow_datasets as tfds
+
+    builder = tfds.builder("tf_flowers", data_dir=str(tmp_path))
+    message = ip._download_failure_message("tf_flowers", builder, OSError("Name resolution failed\nmore"))
+    assert str(tmp_path) in message and "--data_dir" in message and "\n" not in message

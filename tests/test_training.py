@@ -1,0 +1,142 @@
+"""train_and_evaluate: the work directory's contents, resuming, transfer learning, errors."""
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import keras
+import numpy as np
+import pytest
+
+from mobilenet import training
+
+from conftest import REPO, run_script, tiny_config
+
+
+def history_epochs(workdir):
+    with open(workdir / "history.csv") as file:
+        return [int(row["epoch"]) for row in csv.DictReader(file)]
+
+
+@pytest.fixture(scope="module")
+def trained_workdir(image_folder, tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("run")
+    training.train_and_evaluate(tiny_config(f"folder:{image_folder}"), str(workdir))
+    return workdir
+
+
+def test_work_directory_holds_everything_export_needs(trained_workdir):
+    names = set(os.listdir(trained_workdir))
+    assert {"config.json", "labels.txt", "history.csv", "tensorboard", "best.keras", "final.keras", "checkpoints"} <= names
+    assert not [n for n in names if "partial" in n]
+    assert os.listdir(trained_workdir / "checkpoints") == ["epoch_0002.keras"]
+    assert (trained_workdir / "labels.txt").read_text().split() == ["blue", "green", "red"]
+    config = json.loads((trained_workdir / "config.json").read_text())
+    assert (config["alpha"], config["resolution"], config["eval_split"]) == (0.25, 32, "val")
+    assert history_epochs(trained_workdir) == [1, 2]
+    with open(trained_workdir / "history.csv") as file:
+        row = next(csv.DictReader(file))
+    assert {"loss", "top1", "top5", "val_top1", "val_top5", "learning_rate", "seconds"} <= set(row)
+    model = keras.saving.load_model(trained_workdir / "final.keras", safe_mode=True)
+    assert model.output.shape == (None, 3)
+
+
+def test_rerun_with_more_epochs_resumes(trained_workdir, image_folder, capsys):
+    history = training.train_and_evaluate(tiny_config(f"folder:{image_folder}", epochs=3), str(trained_workdir))
+    assert [row["epoch"] for row in history] == [1, 2, 3]
+    assert "Resuming" in capsys.readouterr().out
+    assert os.listdir(trained_workdir / "checkpoints") == ["epoch_0003.keras"]
+
+
+def test_killed_run_resumes_from_last_finished_epoch(image_folder, tmp_path):
+    """SIGKILL in the middle of epoch 3, then the same command again."""
+    workdir = tmp_path / "run"
+    command = [sys.executable, "train.py", "--dataset", f"folder:{image_folder}", "--alpha", "0.25",
+               "--resolution", "32", "--epochs", "4", "--batch_size", "2", "--workdir", str(workdir),
+               "--config.warmup_epochs=0", "--config.eval_batch_size=8"]
+    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    checkpoint = workdir / "checkpoints" / "epoch_0002.keras"
+    deadline = time.time() + 300
+    while not checkpoint.exists() and time.time() < deadline and process.poll() is None:
+        time.sleep(0.05)
+    time.sleep(0.5)  # into epoch 3
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert checkpoint.exists() or (workdir / "checkpoints" / "epoch_0003.keras").exists()
+    finished = len(history_epochs(workdir))
+    assert finished in (2, 3)
+    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert f"Resuming {workdir} after epoch {finished} of 4" in result.stdout
+    assert history_epochs(workdir) == [1, 2, 3, 4]
+    assert os.listdir(workdir / "checkpoints") == ["epoch_0004.keras"]
+    assert not [n for n in os.listdir(workdir) if "partial" in n]
+    keras.saving.load_model(workdir / "final.keras", safe_mode=True)
+
+
+def test_workdir_of_another_run_is_refused(trained_workdir, image_folder):
+    with pytest.raises(ValueError, match=r"holds another run \(alpha 0.25 -> 0.5\)"):
+        training.train_and_evaluate(tiny_config(f"folder:{image_folder}", alpha=0.5), str(trained_workdir))
+
+
+def test_backbone_from_keras_weights_file_stays_frozen(shared, image_folder, tmp_path):
+    weights = str(shared / "models/keras_applications/mobilenet_2_5_224_tf_no_top.h5")
+    config = tiny_config(f"folder:{image_folder}", init_from=weights, frozen_epochs=1, epochs=1)
+    training.train_and_evaluate(config, str(tmp_path))
+    trained = keras.saving.load_model(tmp_path / "final.keras", safe_mode=True)
+    reference = keras.applications.MobileNet(input_shape=(224, 224, 3), alpha=0.25, include_top=False, weights=weights)
+    for name in ("conv1", "conv_dw_7", "conv_pw_13", "conv_pw_13_bn"):
+        for ours, theirs in zip(trained.get_layer(name).get_weights(), reference.get_layer(name).get_weights()):
+            np.testing.assert_array_equal(ours, theirs)
+    assert trained.get_layer("conv_preds").get_weights()[0].shape == (1, 1, 256, 3)
+
+
+@pytest.mark.parametrize(
+    "overrides,message",
+    [
+        ({"init_from": "/no/such/weights.h5"}, "--init_from /no/such/weights.h5: no such .h5 or .keras file"),
+        ({"batch_size": 0}, "--batch_size must be >= 1"),
+        ({"batch_size": 1000}, "--batch_size 1000 is larger than the train split"),
+        ({"epochs": 0}, "--epochs must be >= 1"),
+        ({"alpha": 0.0}, "alpha must be a number > 0"),
+        ({"resolution": 16}, "resolution must be an integer >= 32"),
+        ({"frozen_epochs": 1}, "--config.frozen_epochs needs --init_from"),
+    ],
+)
+def test_bad_config_gets_one_line_error(image_folder, tmp_path, overrides, message):
+    with pytest.raises(ValueError, match=message):
+        training.train_and_evaluate(tiny_config(f"folder:{image_folder}", **overrides), str(tmp_path / "run"))
+
+
+def test_init_from_a_file_that_does_not_fit(image_folder, tmp_path, trained_workdir):
+    # A 0.25 model's weights do not fit a 0.5 model.
+    config = tiny_config(f"folder:{image_folder}", alpha=0.5, init_from=str(trained_workdir / "final.keras"))
+    with pytest.raises(ValueError, match="does not fit MobileNet V1 alpha 0.5"):
+        training.train_and_evaluate(config, str(tmp_path / "run"))
+
+
+def test_nan_loss_stops_training_with_a_message(image_folder, tmp_path):
+    config = tiny_config(f"folder:{image_folder}", learning_rate=1e30, epochs=1, label_smoothing=0.0)
+    with pytest.raises(training.TrainingDiverged, match="lower --config.learning_rate"):
+        training.train_and_evaluate(config, str(tmp_path))
+    assert not (tmp_path / "checkpoints").exists()
+
+
+@pytest.mark.parametrize(
+    "flags,message",
+    [
+        (["--alpha", "-1"], "alpha must be a number > 0"),
+        (["--dataset", "no_such_dataset_here"], "--dataset 'no_such_dataset_here' is not a TFDS dataset"),
+        (["--dataset", "folder:/nowhere"], "folder:/nowhere: no such directory"),
+    ],
+)
+def test_train_py_reports_bad_flags_in_one_line(tmp_path, flags, message):
+    result = run_script("train.py", "--workdir", str(tmp_path / "run"), *flags)
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert last_line.startswith("train.py: error:") and message in last_line

@@ -1,0 +1,192 @@
+"""The .tflite files: numerically true to Keras, integer where promised, readable by apps."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+from ai_edge_litert.interpreter import Interpreter
+
+from mobilenet import benchmark, costs, evaluate, export, input_pipeline, metadata, predict, release, training
+
+from conftest import run_script, tiny_config
+
+OFFICIAL = "models/mobilenet_v1_official"
+
+
+@pytest.fixture(scope="module")
+def probe_workdir(shared, tmp_path_factory):
+    """A small trained model: the shared ImageNet α 0.25 backbone with an Imagenette head."""
+    workdir = tmp_path_factory.mktemp("probe")
+    config = tiny_config(
+        "imagenette/160px-v2",
+        data_dir=str(shared / "tensorflow_datasets"),
+        train_split="train[:640]",
+        eval_split="validation[:256]",
+        resolution=96,
+        batch_size=32,
+        epochs=1,
+        frozen_epochs=1,
+        init_from=str(shared / "models/keras_applications/mobilenet_2_5_224_tf_no_top.h5"),
+        label_smoothing=0.0,
+    )
+    training.train_and_evaluate(config, str(workdir))
+    return workdir
+
+
+@pytest.fixture(scope="module")
+def int8_report(probe_workdir):
+    job = release.from_workdir(str(probe_workdir), representative_samples=64, threads=(1,), benchmark_runs=5)
+    return release.run(job), job
+
+
+def test_int8_agrees_with_keras_on_a_trained_model(int8_report):
+    report, job = int8_report
+    assert report["keras_top1"] > 0.6  # the model has learnt something worth agreeing on
+    assert report["top1_agreement"] >= 0.9
+    assert abs(report["tflite_top1"] - report["keras_top1"]) <= 0.05
+    saved = json.loads(open(os.path.splitext(job.output)[0] + ".report.json").read())
+    assert saved == json.loads(json.dumps(report))
+    assert {"size_bytes", "mult_adds", "keras_top5", "tflite_top5", "latency_ms"} <= set(saved)
+    assert set(saved["latency_ms"]["1"]) == {"median", "p90"}
+
+
+def test_int8_is_integer_throughout_with_raw_pixel_input(int8_report):
+    _, job = int8_report
+    interpreter = Interpreter(model_path=job.output)
+    interpreter.allocate_tensors()
+    (image,) = interpreter.get_input_details()
+    (scores,) = interpreter.get_output_details()
+    assert image["dtype"] == np.uint8 and list(image["shape"]) == [1, 96, 96, 3]
+    assert image["quantization"] == (1.0, 0)  # uint8 pixels go in unchanged
+    assert scores["dtype"] == np.uint8
+    body = [t for t in interpreter.get_tensor_details() if t["index"] not in (image["index"], scores["index"])]
+    assert {np.dtype(t["dtype"]).name for t in body} <= {"int8", "int32"}
+    assert {np.dtype(t["dtype"]).name for t in body if "conv" in t["name"].lower()} <= {"int8", "int32"}
+    ops = {op["op_name"] for op in interpreter._get_ops_details()}
+    assert "DEQUANTIZE" not in ops and "CONV_2D" in ops and "DEPTHWISE_CONV_2D" in ops
+
+
+def test_metadata_holds_labels_and_normalisation(int8_report, probe_workdir):
+    _, job = int8_report
+    info = metadata.read_metadata(open(job.output, "rb").read())
+    labels = (probe_workdir / "labels.txt").read_text().split()
+    assert info["labels"] == labels and len(labels) == 10
+    assert (info["input_mean"], info["input_std"]) == (0.0, 1.0)
+    assert (probe_workdir / "labels.txt").exists()
+
+
+def test_tflite_mult_adds_equal_the_keras_cost_model(int8_report, probe_workdir):
+    report, job = int8_report
+    content = open(job.output, "rb").read()
+    model = release.load_model(str(probe_workdir / "best.keras"))
+    assert benchmark.mult_adds(content) == costs.model_cost(model).mult_adds == report["mult_adds"]
+
+
+def test_float32_export_equals_keras(probe_workdir, shared):
+    model = release.load_model(str(probe_workdir / "best.keras"))
+    content = export.export(model, "float32", [str(i) for i in range(10)], name="t", description="t")
+    classifier = evaluate.TFLiteClassifier(content)
+    assert classifier.input["dtype"] == np.float32
+    dataset = input_pipeline.load_dataset("imagenette/160px-v2", str(shared / "tensorflow_datasets"))
+    pixels, _ = next(iter(input_pipeline.eval_images(dataset, 96, 16, split="validation[:16]")))
+    tflite_scores = np.stack([classifier(image) for image in pixels.numpy()])
+    np.testing.assert_allclose(tflite_scores, model.predict_on_batch(pixels), atol=1e-4)
+
+
+@pytest.mark.parametrize("quantization", ["float16", "dynamic"])
+def test_float16_and_dynamic_exports_track_keras(probe_workdir, shared, quantization):
+    model = release.load_model(str(probe_workdir / "best.keras"))
+    content = export.export(model, quantization, [str(i) for i in range(10)], name="t", description="t")
+    classifier = evaluate.TFLiteClassifier(content)
+    dataset = input_pipeline.load_dataset("imagenette/160px-v2", str(shared / "tensorflow_datasets"))
+    pixels, _ = next(iter(input_pipeline.eval_images(dataset, 96, 16, split="validation[:16]")))
+    tflite_scores = np.stack([classifier(image) for image in pixels.numpy()])
+    keras_scores = model.predict_on_batch(pixels)
+    # Dynamic range quantizes activations on the fly: scores move, the top class rarely.
+    assert np.mean(np.abs(tflite_scores - keras_scores)) < 0.02
+    assert np.mean(tflite_scores.argmax(1) == keras_scores.argmax(1)) >= 14 / 16
+
+
+def test_mediapipe_image_classifier_returns_our_class_names(int8_report, probe_workdir, shared):
+    vision = pytest.importorskip("mediapipe.tasks.python.vision")  # installed by requirements-test.txt
+    import mediapipe
+    from mediapipe.tasks.python import BaseOptions
+
+    _, job = int8_report
+    options = vision.ImageClassifierOptions(base_options=BaseOptions(model_asset_path=job.output), max_results=3)
+    with vision.ImageClassifier.create_from_options(options) as classifier:
+        result = classifier.classify(mediapipe.Image.create_from_file(str(shared / "images/parrot.jpg")))
+    categories = result.classifications[0].categories
+    labels = (probe_workdir / "labels.txt").read_text().split()
+    assert len(categories) == 3 and all(c.category_name in labels for c in categories)
+
+
+@pytest.mark.parametrize(
+    "model_file,image,expected",
+    [("mobilenet_v1_0.5_160_quant.tflite", "parrot.jpg", "macaw"),
+     ("mobilenet_v1_0.75_192_quant.tflite", "grace_hopper.bmp", "military uniform")],
+)
+def test_official_google_models_classify_the_test_photos(shared, model_file, image, expected):
+    path = str(shared / OFFICIAL / model_file)
+    classifier = evaluate.TFLiteClassifier(evaluate.read_tflite(path))
+    labels = predict.load_labels(classifier, path, str(shared / OFFICIAL / "imagenet_labels.txt"))
+    (name, score), *_ = predict.classify(classifier, labels, str(shared / "images" / image))
+    assert name == expected and score > 0.4
+
+
+def test_official_model_evaluates_on_imagenette_through_the_cli(shared):
+    result = run_script(
+        "-m", "mobilenet.evaluate", "--tflite", str(shared / OFFICIAL / "mobilenet_v1_0.5_160_quant.tflite"),
+        "--dataset", "imagenette/160px-v2", "--data_dir", str(shared / "tensorflow_datasets"),
+        "--split", "validation[:200]",
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    top1 = float(result.stdout.split("top-1 ")[1].split(",")[0])
+    assert top1 > 0.4  # 1000-way ImageNet classes; 10-way chance would be 0.001
+
+
+def test_label_mapping_finds_background_offset_and_imagenet_classes():
+    np.testing.assert_array_equal(evaluate.label_mapping(4, ["a", "b", "c"]), [1, 2, 3])
+    np.testing.assert_array_equal(evaluate.label_mapping(3, ["a", "b", "c"]), [0, 1, 2])
+    np.testing.assert_array_equal(evaluate.label_mapping(1001, ["n01440764", "n02102040"]), [1, 218])
+    with pytest.raises(ValueError, match="give --label_offset"):
+        evaluate.label_mapping(7, ["a", "b"])
+
+
+def test_benchmark_cli_reports_statistics(shared):
+    result = run_script("-m", "mobilenet.benchmark", "--tflite", str(shared / OFFICIAL / "mobilenet_v1_0.25_128_quant.tflite"),
+                        "--threads", "1", "--runs", "5", "--warmup", "1")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "13.6 M mult-adds" in result.stdout and "median" in result.stdout
+
+
+@pytest.fixture(scope="module")
+def folder_workdir(image_folder, tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("folder_run")
+    training.train_and_evaluate(tiny_config(f"folder:{image_folder}", epochs=1), str(workdir))
+    return workdir
+
+
+@pytest.mark.parametrize(
+    "flags,message",
+    [
+        (["--workdir", "/no/such/run"], "holds no trained model"),
+        (["--model", "{tmp}/junk.keras", "--dataset", "folder:{folder}"], "is not a Keras model of this project"),
+        (["--workdir", "{run}", "--quantization", "int4"], "--quantization"),
+        (["--workdir", "{run}", "--representative_samples", "0"], "--representative_samples must be >= 1"),
+        (["--workdir", "{run}", "--output", "/no/such/dir/model.tflite"], "does not exist or cannot be written"),
+        (["-m", "mobilenet.evaluate", "--tflite", "{tmp}/junk.keras", "--dataset", "folder:{folder}"], "is not a TFLite flatbuffer"),
+    ],
+)
+def test_bad_export_input_gets_one_line_error_and_no_file(folder_workdir, image_folder, tmp_path, flags, message):
+    (tmp_path / "junk.keras").write_bytes(b"this is not a model")
+    before = set(os.listdir(folder_workdir))
+    values = {"tmp": tmp_path, "folder": image_folder, "run": folder_workdir}
+    args = [flag.format(**values) for flag in flags]
+    result = run_script(*(args if args[0] == "-m" else ["export_tflite.py", *args]))
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert message in result.stderr.strip().splitlines()[-1] or message in result.stderr
+    assert set(os.listdir(folder_workdir)) == before
+    assert os.listdir(tmp_path) == ["junk.keras"]

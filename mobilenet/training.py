@@ -61,8 +61,8 @@ def build_model(config, num_classes):
 def train_and_evaluate(config, workdir):
     """Trains (or resumes training) as `config` says; returns the history as a list of dicts."""
     _validate(config)
-    if config.mixed_precision:
-        keras.mixed_precision.set_global_policy(config.mixed_precision)
+    # The config decides, also over a policy an earlier run in this process set.
+    keras.mixed_precision.set_global_policy(config.mixed_precision or "float32")
     strategy = make_strategy(config.strategy)
     dataset = input_pipeline.load_dataset(
         config.dataset, config.data_dir or None, config.train_split, config.eval_split

@@ -95,6 +95,17 @@ def test_backbone_from_keras_weights_file_stays_frozen(shared, image_folder, tmp
     assert trained.get_layer("conv_preds").get_weights()[0].shape == (1, 1, 256, 3)
 
 
+def test_mixed_precision_keeps_the_classifier_in_float32(image_folder, tmp_path):
+    config = tiny_config(f"folder:{image_folder}", epochs=1, mixed_precision="mixed_bfloat16", strategy="mirrored")
+    history = training.train_and_evaluate(config, str(tmp_path / "mixed"))
+    model = keras.saving.load_model(tmp_path / "mixed" / "final.keras", safe_mode=True)
+    assert model.get_layer("conv_pw_13").compute_dtype == "bfloat16"
+    assert model.output.dtype == "float32" and np.isfinite(history[-1]["loss"])
+    training.train_and_evaluate(tiny_config(f"folder:{image_folder}", epochs=1), str(tmp_path / "plain"))
+    model = keras.saving.load_model(tmp_path / "plain" / "final.keras", safe_mode=True)
+    assert model.get_layer("conv_pw_13").compute_dtype == "float32"
+
+
 @pytest.mark.parametrize(
     "overrides,message",
     [

@@ -24,6 +24,7 @@ def main(names):
     for name in chosen:
         print(f"== benchmark: {name}", flush=True)
         body.append(SECTIONS[name].run())
+        print(body[-1], flush=True)
     header = [
         "# Benchmarks",
         "",
@@ -33,7 +34,6 @@ def main(names):
     ]
     text = "\n".join(header + body) + "\n"
     files.write_atomically(os.path.join(common.DOCS, "BENCHMARKS.md"), text)
-    print(text)
 
 
 if __name__ == "__main__":

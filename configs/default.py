@@ -46,6 +46,8 @@ def get_config():
     # alpha and resolution) or a .h5 / .keras file; its backbone is loaded, the head is new.
     config.init_from = ""
     config.frozen_epochs = 0  # epochs with the backbone frozen before fine-tuning it all
+    config.frozen_learning_rate = 0.1  # for the new head while the backbone is frozen;
+    # learning_rate then fine-tunes every layer.
 
     # Machine.
     config.seed = 0

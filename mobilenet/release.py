@@ -97,7 +97,7 @@ def run(release):
         "dataset": release.dataset,
     }
     if release.evaluate:
-        classifier = evaluate.TFLiteClassifier(content, num_threads=max(release.threads))
+        classifier = evaluate.TFLiteClassifier(content, num_threads=max(release.threads, default=None))
         report.update(evaluate.evaluate(classifier, dataset, keras_model=model))
     if release.threads:
         latency = benchmark.benchmark(content, release.threads, runs=release.benchmark_runs)

@@ -101,14 +101,16 @@ def train_and_evaluate(config, workdir):
     recorder = EpochRecorder(output_dir, history)
     callbacks = [recorder, keras.callbacks.TensorBoard(os.path.join(output_dir, "tensorboard"), write_graph=False)]
     # Phase 1 (transfer learning only): the new head trains on a frozen backbone.
-    phases = [(min(config.frozen_epochs, config.epochs), True), (config.epochs, False)]
-    for phase_end, frozen in phases:
+    frozen_end = min(config.frozen_epochs, config.epochs)
+    phases = [(0, frozen_end, True), (frozen_end, config.epochs, False)]
+    for phase_start, phase_end, frozen in phases:
         if initial_epoch >= phase_end:
             continue
         if not model.compiled or _backbone_is_frozen(model) != frozen:
             with strategy.scope():
                 _set_backbone_trainable(model, not frozen)
-                compile_model(model, config, steps_per_epoch)
+                learning_rate = config.frozen_learning_rate if frozen else config.learning_rate
+                compile_model(model, config, learning_rate, (phase_end - phase_start) * steps_per_epoch, steps_per_epoch)
         model.fit(
             train_data,
             epochs=phase_end,
@@ -152,9 +154,9 @@ def _is_chief(strategy):
     return resolver.task_type == "chief" or (not has_chief and resolver.task_type == "worker" and resolver.task_id == 0)
 
 
-def compile_model(model, config, steps_per_epoch):
+def compile_model(model, config, learning_rate, total_steps, steps_per_epoch):
     model.compile(
-        optimizer=_optimizer(config, steps_per_epoch),
+        optimizer=_optimizer(config, learning_rate, total_steps, steps_per_epoch),
         loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
         metrics=[
             keras.metrics.CategoricalAccuracy(name="top1"),
@@ -163,19 +165,19 @@ def compile_model(model, config, steps_per_epoch):
     )
 
 
-def _optimizer(config, steps_per_epoch):
-    total_steps = config.epochs * steps_per_epoch
+def _optimizer(config, learning_rate, total_steps, steps_per_epoch):
+    """The optimizer, its schedule spanning `total_steps` (the phase being compiled for)."""
     warmup_steps = int(config.warmup_epochs * steps_per_epoch)
     if config.lr_schedule == "cosine":
         schedule = keras.optimizers.schedules.CosineDecay(
-            initial_learning_rate=0.0 if warmup_steps else config.learning_rate,
+            initial_learning_rate=0.0 if warmup_steps else learning_rate,
             decay_steps=max(total_steps - warmup_steps, 1),
-            warmup_target=config.learning_rate if warmup_steps else None,
+            warmup_target=learning_rate if warmup_steps else None,
             warmup_steps=warmup_steps,
         )
     else:  # "exponential", the paper's: decay_rate every lr_decay_epochs
         schedule = keras.optimizers.schedules.ExponentialDecay(
-            config.learning_rate,
+            learning_rate,
             decay_steps=max(int(config.lr_decay_epochs * steps_per_epoch), 1),
             decay_rate=config.lr_decay_rate,
             staircase=True,
@@ -356,6 +358,8 @@ def _validate(config):
         (config.eval_batch_size >= 1, f"--config.eval_batch_size must be >= 1, got {config.eval_batch_size}"),
         (config.learning_rate > 0, f"--config.learning_rate must be > 0, got {config.learning_rate}"),
         (0 < config.crop_area_min <= 1, f"--config.crop_area_min must be in (0, 1], got {config.crop_area_min}"),
+        (config.frozen_learning_rate > 0,
+         f"--config.frozen_learning_rate must be > 0, got {config.frozen_learning_rate}"),
         (config.frozen_epochs >= 0, f"--config.frozen_epochs must be >= 0, got {config.frozen_epochs}"),
         (config.optimizer in ("sgd", "rmsprop"), f"--config.optimizer must be sgd or rmsprop, got {config.optimizer!r}"),
         (config.lr_schedule in ("cosine", "exponential"),

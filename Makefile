@@ -9,8 +9,9 @@ RESOLUTION ?= 160
 WORKDIR ?= runs/mobilenet_v1_$(shell printf '%.2f' $(ALPHA))_$(RESOLUTION)
 TRAIN_FLAGS ?=
 QUANTIZATION ?= int8
+SWEEP_FLAGS ?= --latency_budget_ms 1
 
-.PHONY: install test train tflite bench costs
+.PHONY: install test train tflite bench sweep costs
 
 install: $(INSTALLED)
 
@@ -37,6 +38,11 @@ tflite: $(WORKDIR)/final.keras
 
 bench: install
 	$(BIN)/python -m benchmarks.run_all
+
+# The α × ρ grid (about two hours on 2 cores; rerun to resume), then docs/PAPER_TABLES.md.
+sweep: install
+	$(BIN)/python -m mobilenet.sweep --out runs/sweep $(SWEEP_FLAGS)
+	$(BIN)/python -m benchmarks.paper_tables --sweep runs/sweep
 
 costs: install
 	$(BIN)/python -m mobilenet.costs --alpha $(ALPHA) --resolution $(RESOLUTION)

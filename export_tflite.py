@@ -3,6 +3,7 @@
   python export_tflite.py --workdir runs/mobilenet_v1_0.50_160              # int8
   python export_tflite.py --workdir runs/mobilenet_v1_0.50_160 --quantization float16
   python export_tflite.py --model my.keras --dataset tf_flowers --output my.tflite
+  python export_tflite.py --workdir runs/mobilenet_v1_0.50_160 --resolution 128  # same weights, smaller input
 
 Writes the `.tflite` (with TFLite metadata: normalisation and labels), labels.txt and
 <name>.report.json: size, Keras and TFLite top-1/top-5 on the eval split, how often
@@ -17,6 +18,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from absl import app, flags
 
 from mobilenet import export, release
+from mobilenet.cli import flags_parser
 
 flags.DEFINE_string("workdir", None, "A training work directory: exports its best.keras.")
 flags.DEFINE_string("model", None, "A .keras model to export instead of a work directory's (needs --dataset).")
@@ -26,6 +28,7 @@ flags.DEFINE_enum("quantization", "int8", export.QUANTIZATIONS, "int8 (full inte
 flags.DEFINE_enum("output_type", "uint8", export.OUTPUT_TYPES, "int8 only: type of the output scores.")
 flags.DEFINE_string("output", None, "The .tflite to write (default: in the work directory).")
 flags.DEFINE_integer("representative_samples", 300, "Training images to calibrate int8 with.")
+flags.DEFINE_integer("resolution", None, "Input side of the file (default: the trained one; another runs the same weights).")
 flags.DEFINE_bool("evaluate", True, "Measure Keras and TFLite accuracy on the eval split.")
 flags.DEFINE_list("threads", ["1", "2"], "Thread counts to measure latency at (empty: no benchmark).")
 FLAGS = flags.FLAGS
@@ -33,10 +36,17 @@ FLAGS = flags.FLAGS
 
 def main(argv):
     if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+        sys.exit(f"export_tflite.py: error: unexpected arguments: {' '.join(argv[1:])}")
     try:
+        if FLAGS.workdir and FLAGS.model:
+            raise ValueError("give --workdir or --model, not both")
+        if FLAGS["output_type"].present and FLAGS.quantization != "int8":
+            raise ValueError(f"--output_type is for --quantization int8 only (a {FLAGS.quantization} file has float32 output)")
+        if not all(t.isdigit() and int(t) >= 1 for t in FLAGS.threads):
+            raise ValueError(f"--threads takes integers >= 1, comma-separated, got {','.join(FLAGS.threads)}")
         threads = tuple(int(t) for t in FLAGS.threads)
         options = dict(
+            resolution=FLAGS.resolution,
             quantization=FLAGS.quantization,
             output_type=FLAGS.output_type,
             representative_samples=FLAGS.representative_samples,
@@ -46,7 +56,7 @@ def main(argv):
             dataset=FLAGS.dataset,
             data_dir=FLAGS.data_dir,
         )
-        if FLAGS.workdir and not FLAGS.model:
+        if FLAGS.workdir:
             job = release.from_workdir(FLAGS.workdir, **options)
         elif FLAGS.model and FLAGS.dataset:
             options["output"] = FLAGS.output or os.path.splitext(FLAGS.model)[0] + f"_{FLAGS.quantization}.tflite"
@@ -61,4 +71,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    app.run(main, flags_parser=flags_parser("export_tflite.py"))

@@ -15,13 +15,11 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app, flags
-from ml_collections import config_flags
 
 from mobilenet import training
+from mobilenet.cli import config_from_flags, define_config_file, flags_parser
 
-config_flags.DEFINE_config_file(
-    "config", os.path.join(os.path.dirname(__file__), "configs", "default.py"), "Training config file.", lock_config=True
-)
+define_config_file("train.py", os.path.join(os.path.dirname(__file__), "configs", "default.py"), "Training config file.")
 SHORTCUTS = {
     "alpha": (flags.DEFINE_float, "Width multiplier α (0 < α; the paper uses 0.25-1.0)."),
     "resolution": (flags.DEFINE_integer, "Input side ρ in pixels (>= 32; the paper uses 128-224)."),
@@ -42,12 +40,8 @@ FLAGS = flags.FLAGS
 
 def main(argv):
     if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-    config = FLAGS.config
-    with config.unlocked():
-        for name in SHORTCUTS:
-            if FLAGS[name].value is not None:
-                config[name] = FLAGS[name].value
+        sys.exit(f"train.py: error: unexpected arguments: {' '.join(argv[1:])}")
+    config = config_from_flags(SHORTCUTS)
     workdir = FLAGS.workdir or training.default_workdir(config)
     try:
         history = training.train_and_evaluate(config, workdir)
@@ -60,4 +54,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    app.run(main, flags_parser=flags_parser("train.py"))

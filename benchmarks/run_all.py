@@ -29,7 +29,7 @@ def main(names):
         "# Benchmarks",
         "",
         f"Made by `make bench` (`python -m benchmarks.run_all`) on "
-        f"{datetime.date.today()}: {common.machine()}. No GPU here: GPU figures are not measured yet.",
+        f"{datetime.date.today()}: {common.machine()}.",
         "",
     ]
     text = "\n".join(header + body) + "\n"

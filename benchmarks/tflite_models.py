@@ -6,9 +6,7 @@ threads. keras.applications' MobileNet(alpha=0.5) at 160 is converted the plain 
 fine for timing). The 1x1 convolution is the machine's practical int8 ceiling.
 """
 
-import multiprocessing
 import os
-from concurrent import futures
 
 import keras
 import numpy as np
@@ -40,13 +38,6 @@ def pointwise_convolution():
     return plain_conversion(keras.Model(inputs, keras.layers.Conv2D(256, 1, use_bias=False)(inputs)), int8=True)
 
 
-def isolated_latency(content):
-    """benchmark.benchmark in a fresh process, as benchmark_model runs: TensorFlow's own
-    threads, left busy by the export and evaluation here, must not share the cores."""
-    with futures.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        return pool.submit(benchmark.benchmark, content, THREADS, 20, RUNS).result()
-
-
 def run():
     config = default.get_config()
     workdir = training.default_workdir(config)
@@ -70,7 +61,7 @@ def run():
     # Round-robin, so that a passing disturbance of the machine cannot favour one file.
     for _ in range(ROUNDS):
         for name, content in files.items():
-            for threads, stats in isolated_latency(content).items():
+            for threads, stats in benchmark.benchmark_in_fresh_process(content, THREADS, runs=RUNS).items():
                 best = latency.setdefault(name, {}).get(threads)
                 if best is None or stats["median_ms"] < best["median_ms"]:
                     latency[name][threads] = stats

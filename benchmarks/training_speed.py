@@ -38,18 +38,40 @@ class StepTimer(keras.callbacks.Callback):
         self.durations.append(time.perf_counter() - self._start)
 
 
-def images_per_second(model, data):
-    model.compile(keras.optimizers.SGD(0.01, momentum=0.9, nesterov=True), "categorical_crossentropy")
+def images_per_second(model, data, batch=BATCH, jit_compile=False):
+    model.compile(keras.optimizers.SGD(0.01, momentum=0.9, nesterov=True), "categorical_crossentropy",
+                  jit_compile=jit_compile)
     timer = StepTimer()
     model.fit(data, epochs=1, steps_per_epoch=WARMUP_STEPS + TIMED_STEPS, callbacks=[timer], verbose=0)
-    return BATCH / np.median(timer.durations[WARMUP_STEPS:])
+    return batch / np.median(timer.durations[WARMUP_STEPS:])
 
 
-def in_memory_batches(num_classes):
+def in_memory_batches(num_classes, batch=BATCH, resolution=160):
     rng = np.random.default_rng(0)
-    images = rng.integers(0, 256, (BATCH, 160, 160, 3)).astype(np.float32)
-    labels = tf.one_hot(rng.integers(0, num_classes, BATCH), num_classes)
+    images = rng.integers(0, 256, (batch, resolution, resolution, 3)).astype(np.float32)
+    labels = tf.one_hot(rng.integers(0, num_classes, batch), num_classes)
     return tf.data.Dataset.from_tensors((images, labels)).repeat()
+
+
+def gpu_section():
+    """MobileNet V1 1.0-224 on the GPU: batch 128 and 256, float32 and mixed_float16, with
+    and without XLA, from in-memory tensors (the GPU's speed, not the input pipeline's)."""
+    gpus = tf.config.list_physical_devices("GPU")
+    if not gpus:
+        return ["", "GPU: not measured yet (this machine has none); `make bench` on a GPU machine adds the",
+                "table of images/s at batch 128 and 256, float32 and mixed_float16, with and without XLA."]
+    lines = ["", f"GPU ({tf.config.experimental.get_device_details(gpus[0]).get('device_name', 'GPU')}), "
+             "MobileNet V1 1.0-224, 1000 classes, in-memory tensors:", "",
+             "| Batch | Precision | XLA (jit_compile) | Images/s |", "|---|---|---|---|"]
+    for batch in (128, 256):
+        for policy in ("float32", "mixed_float16"):
+            for jit_compile in (False, True):
+                keras.mixed_precision.set_global_policy(policy)
+                model = model_lib.mobilenet_v1(1.0, 224)
+                rate = images_per_second(model, in_memory_batches(1000, batch, 224), batch, jit_compile)
+                lines.append(f"| {batch} | {policy} | {'yes' if jit_compile else 'no'} | {rate:.0f} |")
+    keras.mixed_precision.set_global_policy("float32")
+    return lines
 
 
 def run():
@@ -95,5 +117,6 @@ def run():
         "elementwise ops and their gradients, where tf_keras called the fused kernel. Our",
         "`FusedBatchNormalization` trains with `tf.nn.fused_batch_norm` (one kernel forward,",
         "one backward) and runs the stock layer at inference, so the exported graph is unchanged.",
+        *gpu_section(),
     ]
     return "\n".join(lines)

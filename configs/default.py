@@ -41,7 +41,7 @@ def get_config():
     config.rmsprop_rho = 0.9  # rmsprop only
     config.rmsprop_epsilon = 1.0
     config.lr_schedule = "cosine"  # cosine | exponential
-    config.warmup_epochs = 2
+    config.warmup_epochs = 2.0  # may be a fraction
     config.lr_decay_rate = 0.94  # exponential only: decay per lr_decay_epochs
     config.lr_decay_epochs = 2.5
     config.label_smoothing = 0.1

@@ -8,8 +8,10 @@ the median, p90, min, mean and standard deviation of `invoke()` in milliseconds,
 the mult-adds per second that makes, counted from the file's own convolutions.
 """
 
+import multiprocessing
 import sys
 import time
+from concurrent import futures
 
 import numpy as np
 from absl import app, flags
@@ -17,6 +19,7 @@ from ai_edge_litert import schema_py_generated as schema
 from ai_edge_litert.interpreter import Interpreter
 
 from mobilenet.evaluate import read_tflite
+from mobilenet.cli import flags_parser
 
 _BUILTIN = schema.BuiltinOperator
 
@@ -85,6 +88,13 @@ def benchmark(content, threads=(1, 2), warmup=20, runs=200):
     return results
 
 
+def benchmark_in_fresh_process(content, threads=(1, 2), warmup=20, runs=200):
+    """benchmark() in a fresh process, as benchmark_model runs: TensorFlow's own threads,
+    left busy by a training, export or evaluation in this process, must not share the cores."""
+    with futures.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(benchmark, content, tuple(threads), warmup, runs).result()
+
+
 def format_results(results, total_mult_adds):
     lines = [f"{total_mult_adds / 1e6:.1f} M mult-adds",
              f"{'threads':>7} {'median':>9} {'p90':>9} {'min':>9} {'mean':>9} {'std':>9} {'G mult-adds/s':>14}"]
@@ -120,4 +130,4 @@ if __name__ == "__main__":
     flags.DEFINE_list("threads", ["1", "2"], "Thread counts, comma-separated.")
     flags.DEFINE_integer("warmup", 20, "Untimed invocations first.")
     flags.DEFINE_integer("runs", 200, "Timed invocations.")
-    app.run(main)
+    app.run(main, flags_parser=flags_parser("mobilenet.benchmark"))

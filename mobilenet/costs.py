@@ -22,6 +22,7 @@ import numpy as np
 from absl import app, flags
 
 from mobilenet import model as model_lib
+from mobilenet.cli import flags_parser, parse_list
 
 # The layer types of the paper's Table 2, in its order.
 LAYER_TYPES = ("Conv 1x1", "Conv DW 3x3", "Conv 3x3", "Fully Connected")
@@ -127,23 +128,13 @@ def format_grid_table(alphas, resolutions, variant="standard", num_classes=1000)
 
 
 FLAGS = flags.FLAGS
-flags.DEFINE_list("alpha", ["1.0"], "Width multiplier(s) α, comma-separated.")
-flags.DEFINE_list("resolution", ["224"], "Input resolution(s) ρ, comma-separated.")
-flags.DEFINE_enum("variant", "standard", model_lib.VARIANTS, "Network variant.")
-flags.DEFINE_integer("num_classes", 1000, "Classifier size.")
 
 
 def main(argv):
     del argv
     try:
-        alphas = [float(a) for a in FLAGS.alpha]
-    except ValueError:
-        sys.exit(f"mobilenet.costs: error: --alpha takes numbers > 0, got {','.join(FLAGS.alpha)}")
-    try:
-        resolutions = [int(r) for r in FLAGS.resolution]
-    except ValueError:
-        sys.exit(f"mobilenet.costs: error: --resolution takes integers >= 32, got {','.join(FLAGS.resolution)}")
-    try:
+        alphas = parse_list(FLAGS.alpha, "--alpha", float, "numbers > 0")
+        resolutions = parse_list(FLAGS.resolution, "--resolution", int, "integers >= 32")
         if len(alphas) == 1 and len(resolutions) == 1:
             model = model_lib.mobilenet_v1(
                 alphas[0], resolutions[0], num_classes=FLAGS.num_classes, variant=FLAGS.variant
@@ -156,4 +147,8 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    flags.DEFINE_list("alpha", ["1.0"], "Width multiplier(s) α, comma-separated.")
+    flags.DEFINE_list("resolution", ["224"], "Input resolution(s) ρ, comma-separated.")
+    flags.DEFINE_enum("variant", "standard", model_lib.VARIANTS, "Network variant.")
+    flags.DEFINE_integer("num_classes", 1000, "Classifier size.")
+    app.run(main, flags_parser=flags_parser("mobilenet.costs"))

@@ -20,6 +20,7 @@ from ai_edge_litert.interpreter import Interpreter
 from tqdm import tqdm
 
 from mobilenet import input_pipeline, metadata
+from mobilenet.cli import flags_parser, one_line
 
 IMAGENET_CLASSES = 1000
 
@@ -32,6 +33,10 @@ def read_tflite(path):
         content = file.read()
     if content[4:8] != b"TFL3":
         raise ValueError(f"--tflite {path} is not a TFLite flatbuffer (no TFL3 identifier)")
+    try:
+        Interpreter(model_content=content)  # verifies the whole flatbuffer
+    except ValueError as error:
+        raise ValueError(f"--tflite {path} is not a complete TFLite model: {one_line(error)}") from None
     return content
 
 
@@ -76,15 +81,24 @@ class TFLiteClassifier:
         return scores.astype(np.float32)
 
 
-def label_mapping(num_outputs, class_names, label_offset=None):
+def label_mapping(num_outputs, class_names, label_offset=None, model_labels=None):
     """An array mapping dataset labels to model output indices.
 
-    Output k + offset is dataset class k; offset defaults to 1 when the model has one
+    A model whose file names the dataset's classes (`model_labels`, from its metadata)
+    is mapped by name. Otherwise output k + offset is dataset class k; offset defaults to 1 when the model has one
     more output than the dataset has classes (a "background" class 0). A dataset of
     ImageNet classes (WordNet ids, such as Imagenette) maps onto a 1000-class model's
     ImageNet outputs.
     """
     num_classes = len(class_names)
+    if model_labels and label_offset is None:
+        if all(name in model_labels for name in class_names):
+            return np.array([list(model_labels).index(name) for name in class_names])
+        if num_outputs not in (IMAGENET_CLASSES, IMAGENET_CLASSES + 1):  # else WordNet ids may map below
+            raise ValueError(
+                f"the dataset's classes {_some(class_names)} are not the model's {_some(model_labels)}: "
+                "evaluate on the dataset it was trained on"
+            )
     if label_offset is None:
         label_offset = 1 if num_outputs in (num_classes + 1, IMAGENET_CLASSES + 1) else 0
     if num_outputs - label_offset == num_classes:
@@ -104,8 +118,14 @@ def label_mapping(num_outputs, class_names, label_offset=None):
 
 def evaluate(classifier, dataset, split=None, label_offset=None, keras_model=None, batch_size=32):
     """Top-1 and top-5 of the `.tflite` (and of `keras_model`, with their top-1 agreement)."""
-    to_output = label_mapping(classifier.num_outputs, dataset.class_names, label_offset)
+    to_output = label_mapping(classifier.num_outputs, dataset.class_names, label_offset, classifier.labels)
     split = split or dataset.eval_split
+    try:
+        dataset.num_examples(split)
+    except (KeyError, ValueError, AssertionError):
+        raise ValueError(
+            f"--split {split!r} is not a split of {dataset.name} (it has {', '.join(dataset.builder.info.splits)})"
+        ) from None
     images = input_pipeline.eval_images(dataset, classifier.resolution, batch_size, split=split, cache=False)
     counts = {"tflite_top1": 0, "tflite_top5": 0, "keras_top1": 0, "keras_top5": 0, "top1_agreement": 0}
     total = 0
@@ -127,6 +147,10 @@ def evaluate(classifier, dataset, split=None, label_offset=None, keras_model=Non
     return results
 
 
+def _some(names, shown=5):
+    return "(" + ", ".join(names[:shown]) + (", ...)" if len(names) > shown else ")")
+
+
 def _count(counts, prefix, scores, targets):
     top5 = np.argsort(-scores, axis=1, kind="stable")[:, :5]
     counts[f"{prefix}_top1"] += int(np.sum(top5[:, 0] == targets))
@@ -139,6 +163,8 @@ FLAGS = flags.FLAGS
 def main(argv):
     del argv
     try:
+        if FLAGS.threads < 1:
+            raise ValueError(f"--threads must be >= 1, got {FLAGS.threads}")
         classifier = TFLiteClassifier(read_tflite(FLAGS.tflite), FLAGS.threads, FLAGS.input_mean, FLAGS.input_std)
         dataset = input_pipeline.load_dataset(FLAGS.dataset, FLAGS.data_dir)
         results = evaluate(classifier, dataset, FLAGS.split, FLAGS.label_offset)
@@ -157,4 +183,4 @@ if __name__ == "__main__":
     flags.DEFINE_float("input_mean", None, "float32 inputs: pixel mean (default: metadata, else 0).")
     flags.DEFINE_float("input_std", None, "float32 inputs: pixel std (default: metadata, else 1).")
     flags.DEFINE_integer("threads", 2, "Interpreter threads.")
-    app.run(main)
+    app.run(main, flags_parser=flags_parser("mobilenet.evaluate"))

@@ -33,6 +33,7 @@ def convert(model, quantization="int8", calibration_images=None, output_type="ui
         raise ValueError(f"--quantization must be one of {', '.join(QUANTIZATIONS)}, got {quantization!r}")
     if output_type not in OUTPUT_TYPES:
         raise ValueError(f"--output_type must be uint8 or float32, got {output_type!r}")
+    model = _in_float32(model)
     resolution = model.input.shape[1]
     # A batch-1 input, as on a phone: fixed shapes let the runtime plan memory once.
     image = keras.Input((resolution, resolution, 3), batch_size=1, name="image")
@@ -50,6 +51,24 @@ def convert(model, quantization="int8", calibration_images=None, output_type="ui
         converter.inference_input_type = tf.uint8
         converter.inference_output_type = tf.uint8 if output_type == "uint8" else tf.float32
     return converter.convert()
+
+
+def _in_float32(model):
+    """`model` with every layer computing in float32, its weights shared.
+
+    A model trained with mixed precision (float16/bfloat16 compute, float32 weights)
+    so exports exactly as the same weights trained in float32 would: the phone's
+    kernels are float32 or int8, and their casts would only cost time.
+    """
+    if all(layer.dtype_policy.name == "float32" for layer in model.layers):
+        return model
+
+    def clone(layer):
+        return layer.__class__.from_config({**layer.get_config(), "dtype": "float32"})
+
+    clone = keras.models.clone_model(model, clone_function=clone)
+    clone.set_weights(model.get_weights())
+    return clone
 
 
 def _representative_dataset(images, resolution):

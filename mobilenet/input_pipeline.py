@@ -13,7 +13,7 @@ import os
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-from mobilenet.errors import one_line
+from mobilenet.cli import one_line
 
 FOLDER_PREFIX = "folder:"
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif")

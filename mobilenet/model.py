@@ -7,10 +7,14 @@ load into it unchanged.
 """
 
 import numbers
+import os
+import zipfile
 
 import keras
 import tensorflow as tf
 from keras import layers
+
+from mobilenet.cli import one_line
 
 # Table 1 after the first full convolution: (pointwise filters, depthwise stride) of the
 # 13 depthwise-separable blocks, numbered 1..13 as in keras.applications.
@@ -47,6 +51,14 @@ class FusedBatchNormalization(layers.BatchNormalization):
     exported graph, the weights and the saved config are those of a plain
     BatchNormalization.
     """
+
+    def add_weight(self, *args, **kwargs):
+        if kwargs.get("name") in ("moving_mean", "moving_variance"):
+            # Under a distribution strategy every replica's update is averaged over all
+            # replicas, so the statistics stay the same on every worker (Keras' "none"
+            # would leave each worker with those of its own shard of the data).
+            kwargs["aggregation"] = "mean"
+        return super().add_weight(*args, **kwargs)
 
     def call(self, inputs, training=None, mask=None):
         fusable = (
@@ -204,3 +216,40 @@ def _is_integer(value):
 
 def _is_real(value):
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def with_resolution(model, resolution):
+    """`model` taking `resolution`-pixel inputs, with the same weights.
+
+    Every weight of MobileNet is independent of the input size (convolutions, then a
+    global average pool), so a model trained at one ρ runs at any other; its accuracy
+    there is whatever evaluation measures.
+    """
+    validate_arguments(1.0, resolution)
+    if model.input.shape[1] == resolution:
+        return model
+    config = model.get_config()
+    for layer in config["layers"]:
+        if layer["class_name"] == "InputLayer":
+            layer["config"]["batch_shape"] = [None, resolution, resolution, 3]
+    config["name"] = f"{model.name}_at_{resolution}"
+    resized = model.__class__.from_config(config)
+    resized.set_weights(model.get_weights())
+    return resized
+
+
+def load_model(path, flag="--model"):
+    """A `.keras` MobileNet V1 saved by this project, loaded in Keras' safe mode (no code
+    from the file runs); ValueError, naming `flag`, for anything else."""
+    if not os.path.isfile(path):
+        raise ValueError(f"{flag} {path}: no such file")
+    if not zipfile.is_zipfile(path):
+        raise ValueError(f"{flag} {path} is not a .keras file (a .keras file is a zip archive)")
+    try:
+        model = keras.saving.load_model(path, safe_mode=True, compile=False)
+    except Exception as error:
+        raise ValueError(f"{flag} {path} is not a Keras model of this project: {one_line(error)}") from None
+    if not model.name.startswith("mobilenet_v1") or len(model.input.shape) != 4:
+        raise ValueError(f"{flag} {path} is a Keras model ({model.name!r}) but not a MobileNet V1 made by train.py")
+    return model
+

@@ -4,7 +4,7 @@
 
 Each image is decoded, centrally cropped (87.5 %) and resized to the model's input
 size as uint8 pixels, run through LiteRT, and its top-k classes printed with scores.
-Class names come from the file's metadata, else --labels, else labels.txt beside it.
+Class names come from --labels, else the file's metadata, else labels.txt beside it.
 """
 
 import os
@@ -15,14 +15,19 @@ from absl import app, flags
 
 from mobilenet import input_pipeline
 from mobilenet.evaluate import TFLiteClassifier, read_tflite
+from mobilenet.cli import flags_parser
 
 
 def load_labels(classifier, tflite_path, labels_path=None):
-    if classifier.labels:
-        return classifier.labels
-    labels_path = labels_path or os.path.join(os.path.dirname(tflite_path), "labels.txt")
-    if not os.path.isfile(labels_path):
-        return [str(i) for i in range(classifier.num_outputs)]
+    """Class names: from --labels if given, else the file's metadata, else labels.txt beside it."""
+    if labels_path is None:
+        if classifier.labels:
+            return classifier.labels
+        labels_path = os.path.join(os.path.dirname(tflite_path), "labels.txt")
+        if not os.path.isfile(labels_path):
+            return [str(i) for i in range(classifier.num_outputs)]
+    elif not os.path.isfile(labels_path):
+        raise ValueError(f"--labels {labels_path}: no such file")
     with open(labels_path) as file:
         labels = [line.strip() for line in file if line.strip()]
     if len(labels) != classifier.num_outputs:
@@ -61,6 +66,6 @@ def main(argv):
 
 if __name__ == "__main__":
     flags.DEFINE_string("tflite", None, "The .tflite file.", required=True)
-    flags.DEFINE_string("labels", None, "Class names, one a line (default: metadata, else labels.txt beside).")
+    flags.DEFINE_string("labels", None, "Class names, one a line (default: the metadata, else labels.txt beside the file).")
     flags.DEFINE_integer("top_k", 5, "How many classes to print.")
-    app.run(main)
+    app.run(main, flags_parser=flags_parser("mobilenet.predict"))

@@ -8,10 +8,8 @@ import dataclasses
 import json
 import os
 
-import keras
-
 from mobilenet import benchmark, costs, evaluate, export, files, input_pipeline
-from mobilenet.errors import one_line
+from mobilenet import model as model_lib
 
 
 @dataclasses.dataclass
@@ -27,6 +25,7 @@ class Release:
     quantization: str = "int8"
     output_type: str = "uint8"
     representative_samples: int = 300
+    resolution: int = None  # None: the trained one; another runs the same weights at that size
     evaluate: bool = True
     threads: tuple = (1, 2)
     benchmark_runs: int = 200
@@ -42,7 +41,8 @@ def from_workdir(workdir, **overrides):
     with open(config_path) as file:
         config = json.load(file)
     quantization = overrides.get("quantization", "int8")
-    name = f"mobilenet_v1_{config['alpha']:.2f}_{config['resolution']}_{quantization}.tflite"
+    resolution = overrides.get("resolution") or config["resolution"]
+    name = f"mobilenet_v1_{config['alpha']:.2f}_{resolution}_{quantization}.tflite"
     settings = dict(
         model_path=model_path,
         output=os.path.join(workdir, name),
@@ -65,7 +65,13 @@ def run(release):
     output_dir = os.path.dirname(os.path.abspath(release.output))
     if not os.path.isdir(output_dir) or not os.access(output_dir, os.W_OK):
         raise ValueError(f"--output {release.output}: directory {output_dir} does not exist or cannot be written")
-    model = load_model(release.model_path)
+    model = model_lib.load_model(release.model_path)
+    trained_resolution = model.input.shape[1]
+    if release.resolution is not None:
+        try:
+            model = model_lib.with_resolution(model, release.resolution)
+        except ValueError as error:
+            raise ValueError(f"--resolution: {error}") from None
     dataset = input_pipeline.load_dataset(release.dataset, release.data_dir, release.train_split, release.eval_split)
     if dataset.num_classes != model.output.shape[-1]:
         raise ValueError(
@@ -89,12 +95,16 @@ def run(release):
     files.write_atomically(release.output, content)
     files.write_atomically(os.path.join(output_dir, "labels.txt"), "".join(f"{n}\n" for n in dataset.class_names))
 
+    cost = costs.model_cost(model)
     report = {
         "tflite": os.path.basename(release.output),
         "quantization": release.quantization,
         "size_bytes": len(content),
-        "mult_adds": costs.model_cost(model).mult_adds,
+        "mult_adds": cost.mult_adds,
+        "params": cost.params,
         "dataset": release.dataset,
+        "resolution": resolution,
+        "trained_resolution": trained_resolution,
     }
     if release.evaluate:
         classifier = evaluate.TFLiteClassifier(content, num_threads=max(release.threads, default=None))
@@ -109,19 +119,12 @@ def run(release):
     return report
 
 
-def load_model(path):
-    """A `.keras` model of this project, loaded in safe mode (no code from the file runs)."""
-    if not os.path.isfile(path):
-        raise ValueError(f"--model {path}: no such file")
-    try:
-        return keras.saving.load_model(path, safe_mode=True, compile=False)
-    except Exception as error:
-        raise ValueError(f"--model {path} is not a Keras model of this project: {one_line(error)}") from None
-
-
 def format_report(report):
     lines = [f"{report['tflite']}: {report['quantization']}, {report['size_bytes'] / 1e6:.2f} MB, "
              f"{report['mult_adds'] / 1e6:.1f} M mult-adds"]
+    if report["resolution"] != report["trained_resolution"]:
+        lines.append(f"input {report['resolution']} pixels, the model trained at {report['trained_resolution']}: "
+                     "the same weights at another size; the accuracy below is what it gives there")
     if "tflite_top1" in report:
         lines.append(
             f"accuracy on {report['dataset']} {report['split']} ({report['examples']} images): "

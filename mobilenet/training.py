@@ -16,20 +16,24 @@ epoch in progress.
 """
 
 import csv
+import hashlib
 import io
 import json
 import math
 import os
 import re
+import shutil
 import tempfile
 import time
 
 import keras
 import tensorflow as tf
+from keras import tree
+from keras.src.backend.tensorflow import trainer as tf_trainer
 
 from mobilenet import files, input_pipeline
 from mobilenet import model as model_lib
-from mobilenet.errors import one_line
+from mobilenet.cli import one_line
 
 CHECKPOINT_PATTERN = re.compile(r"^epoch_(\d{4})\.keras$")
 # A rerun must agree with the run it resumes on these config fields.
@@ -60,6 +64,16 @@ def build_model(config, num_classes):
 
 def train_and_evaluate(config, workdir):
     """Trains (or resumes training) as `config` says; returns the history as a list of dicts."""
+    try:
+        return _train_and_evaluate(config, workdir)
+    except OSError as error:  # a full disk, a file system gone read-only: nothing half-written is left
+        raise ValueError(
+            f"{error.strerror or one_line(error)}: {error.filename or workdir}; the last finished epoch "
+            "is kept: free space (or choose another --workdir) and rerun to resume"
+        ) from None
+
+
+def _train_and_evaluate(config, workdir):
     _validate(config)
     # The config decides, also over a policy an earlier run in this process set.
     keras.mixed_precision.set_global_policy(config.mixed_precision or "float32")
@@ -70,10 +84,12 @@ def train_and_evaluate(config, workdir):
     if dataset.name.startswith(input_pipeline.FOLDER_PREFIX):
         for split in (dataset.train_split, dataset.eval_split):
             input_pipeline.check_images(dataset, split)
-    # Only the chief writes into the work directory; other workers write to a throwaway one.
-    output_dir = workdir if _is_chief(strategy) else tempfile.mkdtemp(prefix="mobilenet-worker-")
-    _prepare_workdir(output_dir, config, dataset)
-
+    # Only the chief writes into the work directory; other workers write to a throwaway
+    # one (TF's multi-worker guide), but all resume from the work directory, which
+    # must then be on storage every worker reads (NFS, GCS).
+    chief = _is_chief(strategy)
+    run_files = _run_files(config, dataset)
+    _check_workdir(workdir, run_files["config.json"], writable=chief)
     steps_per_epoch = dataset.num_examples(dataset.train_split) // config.batch_size
     if steps_per_epoch < 1:
         raise ValueError(
@@ -86,9 +102,9 @@ def train_and_evaluate(config, workdir):
     ).map(one_hot)
     eval_data = input_pipeline.eval_images(dataset, config.resolution, config.eval_batch_size).map(one_hot)
 
-    history = _read_history(output_dir)
+    history = _read_history(workdir)
     with strategy.scope():
-        model, initial_epoch = _restore_checkpoint(output_dir)
+        model, initial_epoch = _restore_checkpoint(workdir)
         if model is None:
             keras.utils.set_random_seed(config.seed)
             model = build_model(config, dataset.num_classes)
@@ -96,7 +112,14 @@ def train_and_evaluate(config, workdir):
                 load_backbone_weights(model, config.init_from, config)
     history = [row for row in history if row["epoch"] <= initial_epoch]
     if initial_epoch:
-        print(f"Resuming {output_dir} after epoch {initial_epoch} of {config.epochs}.")
+        print(f"Resuming {workdir} after epoch {initial_epoch} of {config.epochs}.")
+    # Written only now that the run has all it needs: a run that fails to start leaves no
+    # config.json behind to claim the work directory.
+    output_dir = workdir if chief else tempfile.mkdtemp(prefix="mobilenet-worker-")
+    if not chief:
+        print(f"Not the chief: outputs go to {output_dir}, deleted at the end; {workdir} is the chief's.")
+    for name, content in run_files.items():
+        files.write_atomically(os.path.join(output_dir, name), content)
 
     recorder = EpochRecorder(output_dir, history)
     callbacks = [recorder, keras.callbacks.TensorBoard(os.path.join(output_dir, "tensorboard"), write_graph=False)]
@@ -111,6 +134,8 @@ def train_and_evaluate(config, workdir):
                 _set_backbone_trainable(model, not frozen)
                 learning_rate = config.frozen_learning_rate if frozen else config.learning_rate
                 compile_model(model, config, learning_rate, (phase_end - phase_start) * steps_per_epoch, steps_per_epoch)
+        if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+            _fit_under_multi_worker(model)
         model.fit(
             train_data,
             epochs=phase_end,
@@ -127,7 +152,49 @@ def train_and_evaluate(config, workdir):
             )
         initial_epoch = phase_end
     files.save_model_atomically(model, os.path.join(output_dir, "final.keras"))
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is not None and resolver.task_type:
+        # Every worker says what it ended with: the weights must be the same everywhere.
+        digest = hashlib.sha256(b"".join(w.tobytes() for w in model.get_weights())).hexdigest()[:16]
+        print(f"{resolver.task_type} {resolver.task_id} finished with weights sha256 {digest}")
+    if not chief:
+        shutil.rmtree(output_dir, ignore_errors=True)
     return recorder.history
+
+
+def _fit_under_multi_worker(model):
+    """Works around Keras 3's fit under MultiWorkerMirroredStrategy (keras-team/keras#20585,
+    open in Keras 3.15), which fails twice before the first step:
+
+    * fit first averages a whole input batch across workers only to read its shapes, and
+      a tuple of uint8 images and labels cannot be reduced: the local replica's batch has
+      the same shapes;
+    * each step's loss and metrics, scalars, are averaged "along axis 0" across workers:
+      a scalar has no axis 0, and the mean over workers needs none.
+    """
+
+    def build(iterator=None, data_batch=None):
+        if iterator is not None:
+            for _, _, batches in iterator:
+                data_batch = next(batches)
+                break
+        strategy = model.distribute_strategy
+        data_batch = tree.map_structure(lambda value: strategy.experimental_local_results(value)[0], data_batch)
+        with strategy.scope():
+            model._symbolic_build(data_batch=data_batch)
+
+    model._maybe_symbolic_build = build
+    keras_reduce = tf_trainer.reduce_per_replica
+    if getattr(keras_reduce, "scalar_safe", False):
+        return
+
+    def reduce_per_replica(values, strategy, reduction):
+        if reduction in ("auto", "mean") and isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+            return tree.map_structure(lambda value: strategy.reduce("MEAN", value, axis=None), values)
+        return keras_reduce(values, strategy, reduction)
+
+    reduce_per_replica.scalar_safe = True
+    tf_trainer.reduce_per_replica = reduce_per_replica
 
 
 def make_strategy(name):
@@ -221,9 +288,9 @@ def _load_backbone_source(init_from, config):
             ) from None
     if not os.path.isfile(init_from) or not init_from.endswith((".h5", ".keras")):
         raise ValueError(f"--init_from {init_from}: no such .h5 or .keras file (or give 'imagenet')")
+    if init_from.endswith(".keras"):
+        return model_lib.load_model(init_from, flag="--init_from")
     try:
-        if init_from.endswith(".keras"):
-            return keras.saving.load_model(init_from, safe_mode=True, compile=False)
         source = model_lib.mobilenet_v1(config.alpha, config.resolution, include_top=False)
         source.load_weights(init_from)
         return source
@@ -323,32 +390,38 @@ def _write_history(workdir, history):
     files.write_atomically(_history_path(workdir), text.getvalue())
 
 
-def _prepare_workdir(workdir, config, dataset):
-    """Writes config.json and labels.txt; refuses a work directory of another run."""
-    try:
-        os.makedirs(workdir, exist_ok=True)
-        probe = tempfile.NamedTemporaryFile(dir=workdir)
-        probe.close()
-    except OSError as error:
-        raise ValueError(f"--workdir {workdir} cannot be written: {error.strerror}") from None
+def _run_files(config, dataset):
+    """{name: content} of config.json (the resolved config) and labels.txt."""
     resolved = config.to_dict()
     resolved.update(train_split=dataset.train_split, eval_split=dataset.eval_split)
+    return {
+        "config.json": json.dumps(resolved, indent=2, sort_keys=True) + "\n",
+        "labels.txt": "".join(f"{name}\n" for name in dataset.class_names),
+    }
+
+
+def _check_workdir(workdir, config_json, writable):
+    """Refuses a work directory of another run, or (if `writable`) one that cannot be written."""
+    if writable:
+        try:
+            os.makedirs(workdir, exist_ok=True)
+            tempfile.NamedTemporaryFile(dir=workdir).close()
+        except OSError as error:
+            raise ValueError(f"--workdir {workdir} cannot be written: {error.strerror}") from None
     config_path = os.path.join(workdir, "config.json")
-    if os.path.exists(config_path):
-        with open(config_path) as file:
-            previous = json.load(file)
-        changed = [
-            f"{key} {previous.get(key)!r} -> {resolved[key]!r}"
-            for key in RUN_IDENTITY
-            if previous.get(key) != resolved[key]
-        ]
-        if changed:
-            raise ValueError(
-                f"--workdir {workdir} holds another run ({', '.join(changed)}): choose another "
-                "--workdir, or delete it to start over"
-            )
-    files.write_atomically(config_path, json.dumps(resolved, indent=2, sort_keys=True) + "\n")
-    files.write_atomically(os.path.join(workdir, "labels.txt"), "".join(f"{name}\n" for name in dataset.class_names))
+    if not os.path.exists(config_path):
+        return
+    with open(config_path) as file:
+        previous = json.load(file)
+    resolved = json.loads(config_json)
+    changed = [
+        f"{key} {previous.get(key)!r} -> {resolved[key]!r}" for key in RUN_IDENTITY if previous.get(key) != resolved[key]
+    ]
+    if changed:
+        raise ValueError(
+            f"--workdir {workdir} holds another run ({', '.join(changed)}): choose another "
+            "--workdir, or delete it to start over"
+        )
 
 
 def _validate(config):

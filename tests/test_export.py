@@ -8,6 +8,7 @@ import pytest
 from ai_edge_litert.interpreter import Interpreter
 
 from mobilenet import benchmark, costs, evaluate, export, input_pipeline, metadata, predict, release, training
+from mobilenet import model as model_lib
 
 from conftest import run_script, tiny_config
 
@@ -79,12 +80,12 @@ def test_metadata_holds_labels_and_normalisation(int8_report, probe_workdir):
 def test_tflite_mult_adds_equal_the_keras_cost_model(int8_report, probe_workdir):
     report, job = int8_report
     content = open(job.output, "rb").read()
-    model = release.load_model(str(probe_workdir / "best.keras"))
+    model = model_lib.load_model(str(probe_workdir / "best.keras"))
     assert benchmark.mult_adds(content) == costs.model_cost(model).mult_adds == report["mult_adds"]
 
 
 def test_float32_export_equals_keras(probe_workdir, shared):
-    model = release.load_model(str(probe_workdir / "best.keras"))
+    model = model_lib.load_model(str(probe_workdir / "best.keras"))
     content = export.export(model, "float32", [str(i) for i in range(10)], name="t", description="t")
     classifier = evaluate.TFLiteClassifier(content)
     assert classifier.input["dtype"] == np.float32
@@ -96,7 +97,7 @@ def test_float32_export_equals_keras(probe_workdir, shared):
 
 @pytest.mark.parametrize("quantization", ["float16", "dynamic"])
 def test_float16_and_dynamic_exports_track_keras(probe_workdir, shared, quantization):
-    model = release.load_model(str(probe_workdir / "best.keras"))
+    model = model_lib.load_model(str(probe_workdir / "best.keras"))
     content = export.export(model, quantization, [str(i) for i in range(10)], name="t", description="t")
     classifier = evaluate.TFLiteClassifier(content)
     dataset = input_pipeline.load_dataset("imagenette/160px-v2", str(shared / "tensorflow_datasets"))
@@ -152,6 +153,10 @@ def test_label_mapping_finds_background_offset_and_imagenet_classes():
     np.testing.assert_array_equal(evaluate.label_mapping(1001, ["n01440764", "n02102040"]), [1, 218])
     with pytest.raises(ValueError, match="give --label_offset"):
         evaluate.label_mapping(7, ["a", "b"])
+    # A file that names its classes maps by name, and refuses a dataset of other classes.
+    np.testing.assert_array_equal(evaluate.label_mapping(3, ["c", "a"], model_labels=["a", "b", "c"]), [2, 0])
+    with pytest.raises(ValueError, match=r"classes \(x, y\) are not the model's \(a, b, c\)"):
+        evaluate.label_mapping(3, ["x", "y"], model_labels=["a", "b", "c"])
 
 
 def test_benchmark_cli_reports_statistics(shared):
@@ -159,34 +164,3 @@ def test_benchmark_cli_reports_statistics(shared):
                         "--threads", "1", "--runs", "5", "--warmup", "1")
     assert result.returncode == 0, result.stderr[-2000:]
     assert "13.6 M mult-adds" in result.stdout and "median" in result.stdout
-
-
-@pytest.fixture(scope="module")
-def folder_workdir(image_folder, tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("folder_run")
-    training.train_and_evaluate(tiny_config(f"folder:{image_folder}", epochs=1), str(workdir))
-    return workdir
-
-
-@pytest.mark.parametrize(
-    "flags,message",
-    [
-        (["--workdir", "/no/such/run"], "holds no trained model"),
-        (["--model", "{tmp}/junk.keras", "--dataset", "folder:{folder}"], "is not a Keras model of this project"),
-        (["--workdir", "{run}", "--quantization", "int4"], "--quantization"),
-        (["--workdir", "{run}", "--representative_samples", "0"], "--representative_samples must be >= 1"),
-        (["--workdir", "{run}", "--output", "/no/such/dir/model.tflite"], "does not exist or cannot be written"),
-        (["-m", "mobilenet.evaluate", "--tflite", "{tmp}/junk.keras", "--dataset", "folder:{folder}"], "is not a TFLite flatbuffer"),
-    ],
-)
-def test_bad_export_input_gets_one_line_error_and_no_file(folder_workdir, image_folder, tmp_path, flags, message):
-    (tmp_path / "junk.keras").write_bytes(b"this is not a model")
-    before = set(os.listdir(folder_workdir))
-    values = {"tmp": tmp_path, "folder": image_folder, "run": folder_workdir}
-    args = [flag.format(**values) for flag in flags]
-    result = run_script(*(args if args[0] == "-m" else ["export_tflite.py", *args]))
-    assert result.returncode != 0
-    assert "Traceback" not in result.stderr
-    assert message in result.stderr.strip().splitlines()[-1] or message in result.stderr
-    assert set(os.listdir(folder_workdir)) == before
-    assert os.listdir(tmp_path) == ["junk.keras"]

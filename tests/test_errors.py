@@ -1,0 +1,351 @@
+"""Bad input, audited: every flag and input file of the commands, and what a bad value gets.
+
+Each case runs a command line in this process (TensorFlow is imported once) and checks
+its one-line error. docs/ERRORS.md is made from the same table, with the messages the
+commands really printed:
+
+  python tests/test_errors.py       (rewrites docs/ERRORS.md)
+
+Failures that a command line cannot provoke (a full disk, a diverging loss, a download
+without network) are tested elsewhere; COVERED_ELSEWHERE names those tests.
+"""
+
+import contextlib
+import io
+import os
+import pathlib
+import re
+import runpy
+import sys
+from unittest import mock
+
+import pytest
+
+sys.path[:0] = [str(pathlib.Path(__file__).parent), str(pathlib.Path(__file__).parents[1])]
+from conftest import REPO, tiny_config, write_image_folder  # noqa: E402
+
+TINY = ["--alpha", "0.25", "--resolution", "32", "--epochs", "1", "--batch_size", "4", "--config.eval_batch_size=4"]
+
+# (command, bad input, arguments, what it gets: a part of the last line of output)
+CASES = [
+    ("train.py", "--alpha not > 0", ["--alpha", "0"], "alpha must be a number > 0"),
+    ("train.py", "--alpha too small for one channel", ["--alpha", "0.01"], "leaves the first layer with 0 channels"),
+    ("train.py", "--alpha not a number", ["--alpha", "half"], "flag --alpha=half: could not convert string to float"),
+    ("train.py", "--resolution below 32", ["--resolution", "16"], "resolution must be an integer >= 32"),
+    ("train.py", "--dataset not in TFDS", ["--dataset", "no_such_dataset"], "is not a TFDS dataset"),
+    ("train.py", "--dataset not image classification", ["--dataset", "glue/cola"],
+     "is not an image-classification dataset with 'image' and 'label' features"),
+    ("train.py", "--dataset folder that does not exist", ["--dataset", "folder:/nowhere"], "no such directory"),
+    ("train.py", "--dataset folder without class directories", ["--dataset", "folder:{flat}"],
+     "has no class directories"),
+    ("train.py", "--dataset folder without an evaluation split", ["--dataset", "folder:{no_val}"],
+     "needs an evaluation split too: add a val/ (or test/) directory"),
+    ("train.py", "--dataset folder with a corrupt image", ["--dataset", "folder:{corrupt}", *TINY],
+     "broken.jpg is not a readable image"),
+    ("train.py", "--dataset folder with a truncated JPEG", ["--dataset", "folder:{truncated}", *TINY],
+     "cut.jpg is not a readable image"),
+    ("train.py", "--dataset folder with an empty split", ["--dataset", "folder:{empty_val}"],
+     "--eval_split 'val' of folder:{empty_val} has no examples"),
+    ("train.py", "--train_split that is not a split", ["--dataset", "folder:{folder}", "--train_split", "training",
+                                                       "--eval_split", "val"], "--train_split 'training' is not a split"),
+    ("train.py", "--train_split without --eval_split", ["--dataset", "folder:{folder}", "--train_split", "train"],
+     "--eval_split is needed when --train_split is given"),
+    ("train.py", "--train_split that is empty", ["--dataset", "folder:{folder}", "--train_split", "train[:0]",
+                                                 "--eval_split", "val"], "has no examples"),
+    ("train.py", "--epochs below 1", ["--dataset", "folder:{folder}", "--epochs", "0"], "--epochs must be >= 1"),
+    ("train.py", "--batch_size below 1", ["--dataset", "folder:{folder}", "--batch_size", "0"],
+     "--batch_size must be >= 1"),
+    ("train.py", "--batch_size above the train split", ["--dataset", "folder:{folder}", "--batch_size", "1000",
+                                                        "--workdir", "{tmp}/big"], "is larger than the train split"),
+    ("train.py", "--init_from a missing file", ["--dataset", "folder:{folder}", *TINY, "--init_from",
+                                                "/no/such/weights.h5"], "no such .h5 or .keras file"),
+    ("train.py", "--init_from weights of another width", ["--dataset", "folder:{folder}", *TINY, "--alpha", "0.5",
+                                                          "--init_from", "{run}/final.keras", "--workdir", "{tmp}/w"],
+     "does not fit MobileNet V1 alpha 0.5"),
+    ("train.py", "--init_from a file that is no model", ["--dataset", "folder:{folder}", *TINY,
+                                                          "--init_from", "{junk_keras}", "--workdir", "{tmp}/w"],
+     "is not a .keras file (a .keras file is a zip archive)"),
+    ("train.py", "--init_from a model of another architecture", ["--dataset", "folder:{folder}", *TINY,
+                                                                  "--init_from", "{other_keras}", "--workdir", "{tmp}/w"],
+     "is a Keras model ('not_mobilenet') but not a MobileNet V1 made by train.py"),
+    ("train.py", "--workdir of another run", ["--dataset", "folder:{folder}", *TINY, "--alpha", "0.5",
+                                              "--workdir", "{run}"], "holds another run (alpha 0.25 -> 0.5)"),
+    ("train.py", "--workdir that cannot be written", ["--dataset", "folder:{folder}", "--workdir", "{junk_keras}/run"],
+     "cannot be written: Not a directory"),
+    ("train.py", "--config that does not exist", ["--config", "/no/such/config.py"],
+     "--config: No such file or directory: '/no/such/config.py'"),
+    ("train.py", "--config.FIELD that does not exist", ["--config.learning_rat=0.1"],
+     'Did you mean "learning_rate" instead of "learning_rat"?'),
+    ("train.py", "--config.learning_rate not > 0", ["--config.learning_rate=-1"],
+     "--config.learning_rate must be > 0"),
+    ("train.py", "--config.optimizer unknown", ["--config.optimizer=adam"], "--config.optimizer must be sgd or rmsprop"),
+    ("train.py", "--config.lr_schedule unknown", ["--config.lr_schedule=step"],
+     "--config.lr_schedule must be cosine or exponential"),
+    ("train.py", "--config.crop_area_min out of (0, 1]", ["--config.crop_area_min=0"],
+     "--config.crop_area_min must be in (0, 1]"),
+    ("train.py", "--config.mixed_precision unknown", ["--config.mixed_precision=float8"],
+     "--config.mixed_precision must be '', mixed_float16 or mixed_bfloat16"),
+    ("train.py", "--config.strategy unknown", ["--dataset", "folder:{folder}", "--config.strategy=horovod"],
+     "--config.strategy must be default, mirrored, multi_worker or tpu"),
+    ("train.py", "--config.variant unknown", ["--config.variant=wide"], "variant"),
+    ("train.py", "--config.frozen_epochs without --init_from (conflict)", ["--config.frozen_epochs=2"],
+     "--config.frozen_epochs needs --init_from"),
+    ("train.py", "a stray argument", ["--alpha", "0.5", "0.75"], "unexpected arguments: 0.75"),
+    ("export_tflite.py", "no --workdir nor --model", [], "give --workdir (a training run), or --model with --dataset"),
+    ("export_tflite.py", "--workdir and --model (conflict)", ["--workdir", "{run}", "--model", "{run}/best.keras"],
+     "give --workdir or --model, not both"),
+    ("export_tflite.py", "--workdir without a trained model", ["--workdir", "/no/such/run"], "holds no trained model"),
+    ("export_tflite.py", "--model without --dataset", ["--model", "{run}/best.keras"],
+     "give --workdir (a training run), or --model with --dataset"),
+    ("export_tflite.py", "--model that is not a Keras file", ["--model", "{junk_keras}", "--dataset", "folder:{folder}"],
+     "is not a .keras file (a .keras file is a zip archive)"),
+    ("export_tflite.py", "--model of another architecture", ["--model", "{other_keras}", "--dataset", "folder:{folder}"],
+     "is a Keras model ('not_mobilenet') but not a MobileNet V1 made by train.py"),
+    ("export_tflite.py", "--model with custom code (unsafe)", ["--model", "{lambda_keras}", "--dataset",
+                                                                "folder:{folder}"],
+     "is not a Keras model of this project"),
+    ("export_tflite.py", "--dataset with other classes", ["--model", "{run}/best.keras", "--dataset",
+                                                          "folder:{two_classes}"],
+     "has 2 classes but the model {run}/best.keras has 3 outputs"),
+    ("export_tflite.py", "--quantization unknown", ["--workdir", "{run}", "--quantization", "int4"],
+     "flag --quantization=int4: value should be one of <int8|float16|dynamic|float32>"),
+    ("export_tflite.py", "--output_type unknown", ["--workdir", "{run}", "--output_type", "int8"],
+     "flag --output_type=int8: value should be one of <uint8|float32>"),
+    ("export_tflite.py", "--output_type with a float file (conflict)", ["--workdir", "{run}", "--quantization",
+                                                                        "float16", "--output_type", "uint8"],
+     "--output_type is for --quantization int8 only"),
+    ("export_tflite.py", "--representative_samples below 1", ["--workdir", "{run}", "--representative_samples", "0"],
+     "--representative_samples must be >= 1"),
+    ("export_tflite.py", "--output in a missing directory", ["--workdir", "{run}", "--output", "/no/such/dir/m.tflite"],
+     "does not exist or cannot be written"),
+    ("export_tflite.py", "--resolution below 32", ["--workdir", "{run}", "--resolution", "16"],
+     "--resolution: resolution must be an integer >= 32"),
+    ("export_tflite.py", "--resolution other than the trained one (not an error)",
+     ["--workdir", "{run}", "--resolution", "40", "--threads", "", "--output", "{tmp}/at40.tflite"],
+     "input 40 pixels, the model trained at 32: the same weights at another size"),
+    ("export_tflite.py", "--threads not integers >= 1", ["--workdir", "{run}", "--threads", "0,two"],
+     "--threads takes integers >= 1, comma-separated, got 0,two"),
+    ("mobilenet.evaluate", "--tflite missing", ["--tflite", "/no/such.tflite", "--dataset", "folder:{folder}"],
+     "--tflite /no/such.tflite: no such file"),
+    ("mobilenet.evaluate", "--tflite not a flatbuffer", ["--tflite", "{junk_keras}", "--dataset", "folder:{folder}"],
+     "is not a TFLite flatbuffer (no TFL3 identifier)"),
+    ("mobilenet.evaluate", "--tflite cut short", ["--tflite", "{truncated_tflite}", "--dataset", "folder:{folder}"],
+     "is not a complete TFLite model"),
+    ("mobilenet.evaluate", "--dataset whose classes do not map to the outputs",
+     ["--tflite", "{run_tflite}", "--dataset", "folder:{two_classes}"],
+     "the dataset's classes (cat, dog) are not the model's (blue, green, red)"),
+    ("mobilenet.evaluate", "--split that is not a split", ["--tflite", "{run_tflite}", "--dataset", "folder:{folder}",
+                                                           "--split", "test"], "--split 'test' is not a split"),
+    ("mobilenet.evaluate", "--threads below 1", ["--tflite", "{run_tflite}", "--dataset", "folder:{folder}",
+                                                 "--threads", "0"], "--threads must be >= 1"),
+    ("mobilenet.benchmark", "--tflite not a flatbuffer", ["--tflite", "{junk_keras}"], "is not a TFLite flatbuffer"),
+    ("mobilenet.benchmark", "--threads below 1", ["--tflite", "{run_tflite}", "--threads", "0"],
+     "--threads takes integers >= 1"),
+    ("mobilenet.benchmark", "--runs below 1", ["--tflite", "{run_tflite}", "--runs", "0"],
+     "--warmup must be >= 0 and --runs >= 1"),
+    ("mobilenet.predict", "no image given", ["--tflite", "{run_tflite}"], "give one or more image files"),
+    ("mobilenet.predict", "an image that is not one", ["--tflite", "{run_tflite}", "{junk_keras}"],
+     "is not a readable image"),
+    ("mobilenet.predict", "--labels with the wrong count", ["--tflite", "{run_tflite}", "--labels", "{two_labels}",
+                                                            "{an_image}"], "has 2 names for 3 outputs"),
+    ("mobilenet.costs", "--alpha not numbers", ["--alpha", "0.5,big"], "--alpha takes numbers > 0, got 0.5,big"),
+    ("mobilenet.costs", "--resolution below 32", ["--resolution", "16"], "resolution must be an integer >= 32"),
+    ("mobilenet.costs", "--variant unknown", ["--variant", "wide"],
+     "flag --variant=wide: value should be one of <standard|shallow|full_conv>"),
+    ("mobilenet.sweep", "--alphas not numbers", ["--alphas", "0.5,x"], "--alphas takes numbers > 0, got 0.5,x"),
+    ("mobilenet.sweep", "--resolutions below 32", ["--resolutions", "16"], "resolution must be an integer >= 32"),
+    ("mobilenet.sweep", "--latency_budget_ms not > 0", ["--latency_budget_ms", "0"],
+     "--latency_budget_ms must be > 0, got 0"),
+    ("mobilenet.sweep", "--threads below 1", ["--threads", "0"], "--threads must be >= 1, got 0"),
+    ("mobilenet.sweep", "--latency_budget_ms that no model meets",
+     ["--dataset", "folder:{folder}", "--alphas", "0.25", "--resolutions", "32", "--epochs", "1",
+      "--config.batch_size=4", "--config.eval_batch_size=4", "--out", "{tmp}/sweep", "--latency_budget_ms", "0.000001"],
+     "--latency_budget_ms 1e-06: no model fits; the fastest takes"),
+]
+
+# (command, bad input, what it gets, the test that shows it)
+COVERED_ELSEWHERE = [
+    ("train.py", "a full disk while writing", "No space left on device: <file>; the last finished epoch is kept",
+     "tests/test_training.py::test_full_disk_stops_with_a_message_and_loses_no_finished_epoch"),
+    ("train.py", "a learning rate that makes the loss NaN", "lower --config.learning_rate",
+     "tests/test_training.py::test_nan_loss_stops_training_with_a_message"),
+    ("train.py", "killed (SIGKILL) in the middle of an epoch", "the same command resumes after the last finished epoch",
+     "tests/test_training.py::test_killed_run_resumes_from_last_finished_epoch"),
+    ("train.py", "a worker of a multi-worker job killed", "the restarted job resumes after the last finished epoch",
+     "tests/test_distributed.py::test_job_with_a_killed_worker_resumes_when_restarted"),
+    ("train.py", "--dataset not prepared in --data_dir, no network", "is not prepared in --data_dir",
+     "tests/test_input_pipeline.py::test_download_failure_message_says_where_to_point_data_dir"),
+    ("train.py", "grayscale, RGBA or palette images", "converted to RGB (not an error)",
+     "tests/test_input_pipeline.py::test_folder_dataset_splits_classes_and_formats"),
+]
+
+
+def run_command(command, args, working_directory):
+    """Runs `command` (a script or a module) as `python command args` would, in this
+    process, from `working_directory`; returns (exit code, stdout, stderr)."""
+    from absl import flags
+
+    defined = set(flags.FLAGS)
+    stdout, stderr = io.StringIO(), io.StringIO()
+    code = 0
+    directory = os.getcwd()
+    os.chdir(working_directory)  # where train.py's default runs/ would go
+    try:
+        with mock.patch.object(sys, "argv", [command, *args]), contextlib.redirect_stdout(stdout), \
+                contextlib.redirect_stderr(stderr):
+            if command.endswith(".py"):
+                runpy.run_path(str(REPO / command), run_name="__main__")
+            else:
+                runpy.run_module(command, run_name="__main__")
+    except SystemExit as exit:
+        if isinstance(exit.code, str):
+            stderr.write(exit.code + "\n")  # what Python prints for sys.exit("message")
+            code = 1
+        else:
+            code = exit.code or 0
+    finally:
+        os.chdir(directory)
+        for name in set(flags.FLAGS) - defined:
+            delattr(flags.FLAGS, name)  # each command defines its flags afresh
+    return code, stdout.getvalue(), stderr.getvalue()
+
+
+def make_inputs(root):
+    """The files the cases name, made under `root`: {name: path}."""
+    import keras
+
+    from mobilenet import release, training
+
+    paths = {"tmp": root / "tmp", "folder": write_image_folder(root / "folder")}
+    paths["tmp"].mkdir()
+    for name in ("corrupt", "truncated", "no_val", "empty_val"):
+        paths[name] = write_image_folder(root / name)
+    (paths["corrupt"] / "train" / "red" / "broken.jpg").write_bytes(b"not an image at all")
+    whole = (paths["truncated"] / "train" / "red" / "1.jpg").read_bytes()
+    (paths["truncated"] / "train" / "red" / "cut.jpg").write_bytes(whole[: len(whole) // 2])
+    for directory in (paths["no_val"] / "val", *(paths["empty_val"] / "val").iterdir()):
+        for image in directory.rglob("*.*"):
+            image.unlink()
+    for directory in (paths["no_val"] / "val").iterdir():
+        directory.rmdir()
+    (paths["no_val"] / "val").rmdir()
+    paths["flat"] = root / "flat"
+    (paths["flat"] / "train").mkdir(parents=True)
+    (paths["flat"] / "train" / "a.jpg").write_bytes(b"")
+    paths["two_classes"] = write_image_folder(root / "two_classes", classes=("cat", "dog"))
+
+    paths["run"] = root / "run"
+    training.train_and_evaluate(tiny_config(f"folder:{paths['folder']}", epochs=1), str(paths["run"]))
+    job = release.from_workdir(str(paths["run"]), output=str(root / "run.tflite"), evaluate=False, threads=(),
+                               representative_samples=8)
+    release.run(job)
+    paths["run_tflite"] = root / "run.tflite"
+    paths["truncated_tflite"] = root / "cut.tflite"
+    paths["truncated_tflite"].write_bytes(paths["run_tflite"].read_bytes()[:2000])
+    paths["junk_keras"] = root / "junk.keras"
+    paths["junk_keras"].write_text("this is not a model")
+    inputs = keras.Input((32, 32, 3))
+    other = keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(keras.layers.Flatten()(inputs)),
+                        name="not_mobilenet")
+    paths["other_keras"] = root / "other.keras"
+    other.save(paths["other_keras"])
+    # A Lambda layer holds Python bytecode: safe mode must refuse to run it.
+    unsafe = keras.Model(inputs, keras.layers.Lambda(lambda x: x * 2)(inputs), name="mobilenet_v1_lambda")
+    paths["lambda_keras"] = root / "lambda.keras"
+    unsafe.save(paths["lambda_keras"])
+    paths["two_labels"] = root / "two_labels.txt"
+    paths["two_labels"].write_text("a\nb\n")
+    paths["an_image"] = next((paths["folder"] / "val" / "blue").iterdir())
+    return {name: str(path) for name, path in paths.items()}
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory):
+    return make_inputs(tmp_path_factory.mktemp("inputs"))
+
+
+def last_line(text):
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else ""
+
+
+def outcome(command, args, inputs):
+    """(exit code, the line that says what happened) of one case."""
+    code, stdout, stderr = run_command(command, [arg.format(**inputs) for arg in args], inputs["tmp"])
+    if code == 0:
+        return code, next((line for line in stdout.splitlines() if "input " in line), last_line(stdout))
+    errors = [line for line in stderr.splitlines() if "error" in line.lower()]
+    return code, (errors[-1] if errors else last_line(stderr))
+
+
+@pytest.mark.parametrize("command,what,args,message", CASES, ids=[f"{c[0]}: {c[1]}" for c in CASES])
+def test_bad_input_gets_a_one_line_error(command, what, args, message, inputs):
+    root = pathlib.Path(inputs["folder"]).parent
+    before = {path for path in root.rglob("*") if path.is_file()}
+    code, line = outcome(command, args, inputs)
+    message = message.format(**inputs)
+    assert message in line, line
+    after = {path for path in root.rglob("*") if path.is_file()}
+    assert not [path for path in after if "partial" in path.name]
+    if "(not an error)" in what:
+        assert code == 0
+    else:
+        assert code != 0 and "Traceback" not in line
+        # Nothing written, but (by the sweep) its tables.
+        assert not [path for path in after - before if not str(path).startswith(inputs["tmp"] + "/sweep")]
+
+
+def test_errors_doc_is_up_to_date():
+    """docs/ERRORS.md has a row for every case, and names only tests that exist."""
+    doc = (REPO / "docs" / "ERRORS.md").read_text()
+    for command, what, _, message in CASES:
+        assert f"| `{command}` | {what} |" in doc and message.replace("|", "\\|") in doc, (command, what)
+    for command, what, message, test in COVERED_ELSEWHERE:
+        path, name = test.split("::")
+        assert f"def {name}(" in (REPO / path).read_text() and f"| {what} |" in doc and test in doc, test
+
+
+def write_doc(path):
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as root:
+        inputs = make_inputs(pathlib.Path(root))
+        rows = []
+        for command, what, args, _ in CASES:
+            code, line = outcome(command, args, inputs)
+            for name, value in sorted(inputs.items(), key=lambda item: -len(item[1])):
+                line = line.replace(value, "{" + name + "}")
+            line = re.sub(r"\s+", " ", line).replace("|", "\\|")
+            example = " ".join(args).replace("|", "\\|") or "(no flags)"
+            rows.append(f"| `{command}` | {what} | `{example}` | {line} |")
+    lines = [
+        "# Bad input, and what it gets",
+        "",
+        "Every flag and input file of the command-line tools, each with a bad value and the line the",
+        "command printed for it (exit status 1, nothing half-written). Made by `python tests/test_errors.py`,",
+        "which runs each case; `make test` runs them all again (tests/test_errors.py). `{folder}` and the",
+        "like stand for files the test makes: a folder dataset of 3 classes, a trained tiny run, a text file",
+        "named `.keras`, a Keras model of another architecture, one with a Lambda layer.",
+        "",
+        "Model files are loaded with Keras `safe_mode=True`: a `.keras` file holding Python code (a Lambda",
+        "layer) is refused, not run.",
+        "",
+        "| Command | Bad input | Example | What it gets |",
+        "|---|---|---|---|",
+        *rows,
+        "",
+        "## Failures shown by other tests",
+        "",
+        "| Command | Bad input | What it gets | Test |",
+        "|---|---|---|---|",
+        *[f"| `{command}` | {what} | {message} | {test} |" for command, what, message, test in COVERED_ELSEWHERE],
+    ]
+    with open(str(path) + ".partial", "w") as file:
+        file.write("\n".join(lines) + "\n")
+    os.replace(str(path) + ".partial", path)
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    os.chdir(REPO)
+    write_doc(REPO / "docs" / "ERRORS.md")

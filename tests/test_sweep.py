@@ -1,0 +1,87 @@
+"""The α × ρ sweep on a 2 × 2 grid of tiny models: tables, plots, selection, resume."""
+
+import csv
+import os
+
+import pytest
+
+from mobilenet import sweep
+
+from conftest import run_script, tiny_config
+
+ALPHAS, RESOLUTIONS = (0.25, 0.5), (32, 40)
+
+
+def read_rows(out):
+    with open(out / "sweep.csv") as file:
+        return [{key: float(value) for key, value in row.items()} for row in csv.DictReader(file)]
+
+
+@pytest.fixture(scope="module")
+def swept(image_folder, tmp_path_factory):
+    out = tmp_path_factory.mktemp("sweep")
+    config = tiny_config(f"folder:{image_folder}", epochs=1)
+    rows = sweep.run_sweep(config, ALPHAS, RESOLUTIONS, str(out), latency_budget_ms=1000)
+    return out, rows
+
+
+def test_every_model_is_trained_exported_and_measured(swept):
+    out, rows = swept
+    table = read_rows(out)
+    assert len(table) == 4 and table == [{key: float(value) for key, value in row.items()} for row in rows]
+    assert {(row["alpha"], row["resolution"]) for row in table} == {(a, r) for a in ALPHAS for r in RESOLUTIONS}
+    assert [row["mult_adds_m"] for row in table] == sorted(row["mult_adds_m"] for row in table)  # cheapest first
+    for row in table:
+        workdir = out / "runs" / f"mobilenet_v1_{row['alpha']:.2f}_{int(row['resolution'])}"
+        assert (workdir / "int8.tflite").stat().st_size / 1e6 == pytest.approx(row["int8_size_mb"])
+        assert 0 <= row["int8_top1"] <= 1 and 0 <= row["float_top1"] <= 1
+        assert 0 < row["latency_median_ms"] <= row["latency_p90_ms"]
+    # Costs grow with α and ρ.
+    by_point = {(row["alpha"], row["resolution"]): row for row in table}
+    assert by_point[0.5, 32]["params_m"] > by_point[0.25, 32]["params_m"] == by_point[0.25, 40]["params_m"]
+    assert by_point[0.25, 40]["mult_adds_m"] > by_point[0.25, 32]["mult_adds_m"]
+
+
+def test_tables_plots_and_selection_agree(swept):
+    out, rows = swept
+    markdown = (out / "sweep.md").read_text()
+    assert markdown.count("\n| 0.") == 4
+    for name in ("accuracy_vs_latency.png", "accuracy_vs_multadds.png"):
+        assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    best = max(rows, key=lambda row: (row["int8_top1"], -row["latency_median_ms"]))
+    workdir = out / "runs" / f"mobilenet_v1_{best['alpha']:.2f}_{best['resolution']}"
+    assert (out / "selected.tflite").read_bytes() == (workdir / "int8.tflite").read_bytes()
+    assert (out / "labels.txt").read_text().split() == ["blue", "green", "red"]
+    assert f"**α {best['alpha']:g}, ρ {best['resolution']}**" in markdown
+    assert not [name for name in os.listdir(out) if "partial" in name]
+
+
+def test_selection_and_pareto_front():
+    rows = [
+        {"alpha": 0.25, "resolution": 128, "int8_top1": 0.5, "latency_median_ms": 1.0, "mult_adds_m": 10},
+        {"alpha": 0.5, "resolution": 128, "int8_top1": 0.7, "latency_median_ms": 2.0, "mult_adds_m": 30},
+        {"alpha": 0.25, "resolution": 224, "int8_top1": 0.6, "latency_median_ms": 2.5, "mult_adds_m": 25},
+        {"alpha": 1.0, "resolution": 224, "int8_top1": 0.8, "latency_median_ms": 9.0, "mult_adds_m": 500},
+    ]
+    assert sweep.select(rows, 3.0) is rows[1]
+    assert sweep.select(rows, 0.5) is None
+    assert sweep.pareto_front(rows, "latency_median_ms") == [rows[0], rows[1], rows[3]]
+    assert sweep.pareto_front(rows, "mult_adds_m") == [rows[0], rows[2], rows[1], rows[3]]
+
+
+def test_interrupted_sweep_resumes_and_reuses_finished_models(swept, image_folder):
+    """A sweep cut off after some models: rerunning reuses them, trains only the rest."""
+    out, rows = swept
+    workdir = out / "runs" / "mobilenet_v1_0.50_40"
+    finished = {path: path.stat().st_mtime_ns for path in (out / "runs").glob("*/int8.tflite") if path.parent != workdir}
+    for name in ("int8.tflite", "int8.report.json", "final.keras"):
+        (workdir / name).unlink()
+    result = run_script(
+        "-m", "mobilenet.sweep", "--alphas", "0.25,0.5", "--resolutions", "32,40", "--dataset",
+        f"folder:{image_folder}", "--epochs", "1", "--out", str(out), "--config.batch_size=8",
+        "--config.eval_batch_size=8",
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "[sweep 4/4] alpha 0.5, resolution 40" in result.stdout
+    assert {path: path.stat().st_mtime_ns for path in finished} == finished  # not exported again
+    assert (workdir / "int8.tflite").exists() and len(read_rows(out)) == 4

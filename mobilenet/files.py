@@ -2,6 +2,10 @@
 
 import contextlib
 import os
+import re
+
+# What atomic_output names a file while it is being written.
+PARTIAL_NAME = re.compile(r"^\..+\.partial-\d+(\.\w+)?$")
 
 
 @contextlib.contextmanager
@@ -20,6 +24,13 @@ def atomic_output(path):
     finally:
         if os.path.exists(temporary):
             os.remove(temporary)
+
+
+def remove_partial_files(directory):
+    """Removes what writers killed mid-write (SIGKILL skips cleanup) left in `directory`."""
+    for name in os.listdir(directory) if os.path.isdir(directory) else []:
+        if PARTIAL_NAME.match(name):
+            os.remove(os.path.join(directory, name))
 
 
 def write_atomically(path, content):

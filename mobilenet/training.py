@@ -406,6 +406,8 @@ def _check_workdir(workdir, config_json, writable):
         try:
             os.makedirs(workdir, exist_ok=True)
             tempfile.NamedTemporaryFile(dir=workdir).close()
+            for directory in (workdir, os.path.join(workdir, "checkpoints")):
+                files.remove_partial_files(directory)  # left by a run that was killed
         except OSError as error:
             raise ValueError(f"--workdir {workdir} cannot be written: {error.strerror}") from None
     config_path = os.path.join(workdir, "config.json")

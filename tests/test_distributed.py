@@ -98,4 +98,4 @@ def test_job_with_a_killed_worker_resumes_when_restarted(image_folder, tmp_path)
     assert chief_digest == worker_digest
     assert history_epochs(workdir) == [1, 2, 3, 4]
     assert os.listdir(workdir / "checkpoints") == ["epoch_0004.keras"]
-    assert not [name for name in os.listdir(workdir) if "partial" in name]
+    assert not [path for path in workdir.rglob("*") if "partial" in path.name]

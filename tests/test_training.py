@@ -49,10 +49,15 @@ def test_work_directory_holds_everything_export_needs(trained_workdir):
 
 
 def test_rerun_with_more_epochs_resumes(trained_workdir, image_folder, capsys):
+    # What a run killed while writing leaves behind goes at the next start.
+    stale = [trained_workdir / ".history.partial-99999.csv", trained_workdir / "checkpoints" / ".epoch_0003.partial-99999.keras"]
+    for path in stale:
+        path.write_bytes(b"half")
     history = training.train_and_evaluate(tiny_config(f"folder:{image_folder}", epochs=3), str(trained_workdir))
     assert [row["epoch"] for row in history] == [1, 2, 3]
     assert "Resuming" in capsys.readouterr().out
     assert os.listdir(trained_workdir / "checkpoints") == ["epoch_0003.keras"]
+    assert not any(path.exists() for path in stale)
 
 
 def test_killed_run_resumes_from_last_finished_epoch(image_folder, tmp_path):
@@ -79,7 +84,7 @@ def test_killed_run_resumes_from_last_finished_epoch(image_folder, tmp_path):
     assert f"Resuming {workdir} after epoch {finished} of 4" in result.stdout
     assert history_epochs(workdir) == [1, 2, 3, 4]
     assert os.listdir(workdir / "checkpoints") == ["epoch_0004.keras"]
-    assert not [n for n in os.listdir(workdir) if "partial" in n]
+    assert not [path for path in workdir.rglob("*") if "partial" in path.name]
     keras.saving.load_model(workdir / "final.keras", safe_mode=True)
 
 

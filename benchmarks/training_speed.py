@@ -7,9 +7,11 @@ its last step while tf.data autotunes), after warm-up steps:
 * ours with Keras' stock BatchNormalization, in-memory tensors: the cause of the gap;
 * keras.applications.MobileNet(alpha=0.5), in-memory tensors;
 
-and the input pipeline alone.
+and the input pipeline alone. The GPU table is measured on a GPU machine by
+benchmarks/gpu_training.py and included here.
 """
 
+import os
 import time
 from unittest import mock
 
@@ -38,40 +40,33 @@ class StepTimer(keras.callbacks.Callback):
         self.durations.append(time.perf_counter() - self._start)
 
 
-def images_per_second(model, data, batch=BATCH, jit_compile=False):
+def images_per_second(model, data):
+    # No XLA: jit_compile=True trains this model 6-10x slower on a CPU.
     model.compile(keras.optimizers.SGD(0.01, momentum=0.9, nesterov=True), "categorical_crossentropy",
-                  jit_compile=jit_compile)
+                  jit_compile=False)
     timer = StepTimer()
     model.fit(data, epochs=1, steps_per_epoch=WARMUP_STEPS + TIMED_STEPS, callbacks=[timer], verbose=0)
-    return batch / np.median(timer.durations[WARMUP_STEPS:])
+    return BATCH / np.median(timer.durations[WARMUP_STEPS:])
 
 
-def in_memory_batches(num_classes, batch=BATCH, resolution=160):
+def in_memory_batches(num_classes):
     rng = np.random.default_rng(0)
-    images = rng.integers(0, 256, (batch, resolution, resolution, 3)).astype(np.float32)
-    labels = tf.one_hot(rng.integers(0, num_classes, batch), num_classes)
+    images = rng.integers(0, 256, (BATCH, 160, 160, 3)).astype(np.float32)
+    labels = tf.one_hot(rng.integers(0, num_classes, BATCH), num_classes)
     return tf.data.Dataset.from_tensors((images, labels)).repeat()
 
 
 def gpu_section():
-    """MobileNet V1 1.0-224 on the GPU: batch 128 and 256, float32 and mixed_float16, with
-    and without XLA, from in-memory tensors (the GPU's speed, not the input pipeline's)."""
-    gpus = tf.config.list_physical_devices("GPU")
-    if not gpus:
-        return ["", "GPU: not measured yet (this machine has none); `make bench` on a GPU machine adds the",
-                "table of images/s at batch 128 and 256, float32 and mixed_float16, with and without XLA."]
-    lines = ["", f"GPU ({tf.config.experimental.get_device_details(gpus[0]).get('device_name', 'GPU')}), "
-             "MobileNet V1 1.0-224, 1000 classes, in-memory tensors:", "",
-             "| Batch | Precision | XLA (jit_compile) | Images/s |", "|---|---|---|---|"]
-    for batch in (128, 256):
-        for policy in ("float32", "mixed_float16"):
-            for jit_compile in (False, True):
-                keras.mixed_precision.set_global_policy(policy)
-                model = model_lib.mobilenet_v1(1.0, 224)
-                rate = images_per_second(model, in_memory_batches(1000, batch, 224), batch, jit_compile)
-                lines.append(f"| {batch} | {policy} | {'yes' if jit_compile else 'no'} | {rate:.0f} |")
-    keras.mixed_precision.set_global_policy("float32")
-    return lines
+    """The GPU table that `python -m benchmarks.gpu_training` measured on a GPU machine."""
+    path = os.path.join(common.DOCS, "gpu_training.md")
+    if not os.path.exists(path):
+        return ["", "GPU: not measured yet; `python -m benchmarks.gpu_training` on a GPU machine writes",
+                f"{path}, which this section then includes."]
+    with open(path) as file:
+        table = file.read().strip()
+    return ["", "### On a GPU", "", table, "",
+            "On JAX, `jit_compile=False` runs every op eagerly, one dispatch at a time: the rows without",
+            "XLA show that cost there, not TensorFlow's, whose non-XLA path still runs a graph."]
 
 
 def run():

@@ -11,7 +11,6 @@ import os
 import zipfile
 
 import keras
-import tensorflow as tf
 from keras import layers
 
 from mobilenet.cli import one_line
@@ -47,9 +46,9 @@ class FusedBatchNormalization(layers.BatchNormalization):
     Keras 3's TensorFlow backend composes batch norm from separate moments, subtract,
     multiply and add ops, and their gradients; on a CPU that made MobileNet train about
     1.5x slower than tf_keras, which calls the single fused kernel (forward and backward).
-    Inference, frozen layers and anything unusual take the stock Keras path, so the
-    exported graph, the weights and the saved config are those of a plain
-    BatchNormalization.
+    Inference, frozen layers, other Keras backends and anything unusual take the stock
+    Keras path, so the exported graph, the weights and the saved config are those of a
+    plain BatchNormalization.
     """
 
     def add_weight(self, *args, **kwargs):
@@ -62,7 +61,8 @@ class FusedBatchNormalization(layers.BatchNormalization):
 
     def call(self, inputs, training=None, mask=None):
         fusable = (
-            training
+            keras.backend.backend() == "tensorflow"
+            and training
             and self.trainable
             and mask is None
             and not self.renorm
@@ -74,6 +74,10 @@ class FusedBatchNormalization(layers.BatchNormalization):
         )
         if not fusable:
             return super().call(inputs, training=training, mask=mask)
+        # Imported here so that the model also builds on Keras' other backends (JAX runs the
+        # GPU benchmark where TensorFlow cannot be installed).
+        import tensorflow as tf
+
         outputs, moving_mean, moving_variance = tf.compat.v1.nn.fused_batch_norm(
             inputs,
             tf.cast(self.gamma.value, tf.float32),

@@ -202,7 +202,10 @@ def make_strategy(name):
     if name == "default":
         return tf.distribute.get_strategy()
     if name == "mirrored":
-        return tf.distribute.MirroredStrategy()
+        # Every GPU; on a machine without one, every logical CPU device (a single one
+        # unless tf.config.set_logical_device_configuration made more, as the tests do).
+        gpus = tf.config.list_logical_devices("GPU")
+        return tf.distribute.MirroredStrategy(None if gpus else [cpu.name for cpu in tf.config.list_logical_devices("CPU")])
     if name == "multi_worker":
         return tf.distribute.MultiWorkerMirroredStrategy()  # the cluster comes from TF_CONFIG
     if name == "tpu":

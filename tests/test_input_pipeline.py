@@ -93,3 +93,20 @@ def test_download_failure_message_says_where_to_point_data_dir(tmp_path):
     builder = tfds.builder("tf_flowers", data_dir=str(tmp_path))
     message = ip._download_failure_message("tf_flowers", builder, OSError("Name resolution failed\nmore"))
     assert str(tmp_path) in message and "--data_dir" in message and "\n" not in message
+
+
+@pytest.mark.parametrize("stage", ["train", "eval"])
+def test_preprocessing_is_the_same_eagerly_and_inside_tf_data(image_folder, stage):
+    """Grayscale JPEG, RGBA PNG and plain JPEG alike: the function does not depend on graph mode."""
+    paths = sorted((image_folder / "train" / "green").iterdir())[:2] + sorted((image_folder / "train" / "red").iterdir())[:2]
+    assert {path.suffix for path in paths} == {".png", ".jpg"}
+    for index, path in enumerate(paths):
+        seed = tf.constant([7, index], tf.int64)
+        if stage == "train":
+            preprocess = lambda data: ip.preprocess_for_train(data, 40, seed, area_range=(0.3, 1.0))
+        else:
+            preprocess = lambda data: ip.preprocess_for_eval(data, 40)
+        eager = preprocess(tf.constant(path.read_bytes()))
+        in_tf_data = next(iter(tf.data.Dataset.from_tensors(path.read_bytes()).map(preprocess)))
+        assert eager.shape == (40, 40, 3) and eager.dtype == tf.uint8
+        np.testing.assert_array_equal(eager, in_tf_data)

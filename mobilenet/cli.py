@@ -6,7 +6,7 @@ A user-facing error is one line: what was wrong, with which flag or file.
 import re
 import sys
 
-from absl import flags
+from absl import flags, logging
 from ml_collections import config_flags
 
 
@@ -23,6 +23,10 @@ def flags_parser(program):
     def parse(argv):
         try:
             argv = flags.FLAGS(argv)
+            if not flags.FLAGS["verbosity"].present:
+                # absl's app.run logs at INFO by default: TFDS and the converter would bury
+                # the progress bars and results in lines of their own (--verbosity=0 shows them).
+                logging.set_verbosity(logging.WARNING)
             if "config" in flags.FLAGS:
                 flags.FLAGS.config.keys()  # config_flags reports a file it could not load on first use
             return argv

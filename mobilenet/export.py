@@ -6,6 +6,9 @@ inputs), and uint8 or float32 class scores out. Every file carries TFLite metada
 (name, normalisation, labels), so MediaPipe's ImageClassifier returns class names.
 """
 
+import contextlib
+import io
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -50,7 +53,10 @@ def convert(model, quantization="int8", calibration_images=None, output_type="ui
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
         converter.inference_input_type = tf.uint8
         converter.inference_output_type = tf.uint8 if output_type == "uint8" else tf.float32
-    return converter.convert()
+    # Keras prints the whole signature of the SavedModel the converter goes through (a
+    # line per weight); the conversion's result is what matters.
+    with contextlib.redirect_stdout(io.StringIO()):
+        return converter.convert()
 
 
 def _in_float32(model):

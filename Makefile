@@ -10,6 +10,7 @@ WORKDIR ?= runs/mobilenet_v1_$(shell printf '%.2f' $(ALPHA))_$(RESOLUTION)
 TRAIN_FLAGS ?=
 QUANTIZATION ?= int8
 SWEEP_FLAGS ?= --latency_budget_ms 1
+BENCH_SECTIONS ?=  # e.g. tflite: rerun only these sections of docs/BENCHMARKS.md
 
 .PHONY: install test train tflite bench sweep costs
 
@@ -37,7 +38,7 @@ tflite: $(WORKDIR)/final.keras
 	$(BIN)/python export_tflite.py --workdir $(WORKDIR) --quantization $(QUANTIZATION)
 
 bench: install
-	$(BIN)/python -m benchmarks.run_all
+	$(BIN)/python -m benchmarks.run_all $(BENCH_SECTIONS)
 
 # The α × ρ grid (about two hours on 2 cores; rerun to resume), then docs/PAPER_TABLES.md.
 sweep: install

@@ -1,12 +1,18 @@
-"""`make bench`: runs every benchmark section and writes docs/BENCHMARKS.md.
+"""`make bench`: runs the benchmark sections and writes docs/BENCHMARKS.md.
 
-Sections: training throughput, accuracy (trains or resumes the default run and the
-fine-tuning run: about an hour on a 2-core CPU from nothing, seconds when both are
-finished), and the exported models' accuracy, size and latency.
+  python -m benchmarks.run_all                      # every section
+  python -m benchmarks.run_all tflite               # only these; the others stay as they were
+
+Sections: training throughput (with the GPU table of benchmarks/gpu_training.py),
+accuracy (trains or resumes the default run and the fine-tuning run: one to two hours on
+a 2-core CPU from nothing, seconds when both are finished), and the exported models'
+accuracy, size and latency. Each section is stamped with the day and machine it ran on,
+and the file is rewritten after each one, so a long run cut short keeps what it measured.
 """
 
 import datetime
 import os
+import re
 import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -15,25 +21,35 @@ from benchmarks import accuracy, common, tflite_models, training_speed
 from mobilenet import files
 
 SECTIONS = {"training_speed": training_speed, "accuracy": accuracy, "tflite": tflite_models}
+PATH = os.path.join(common.DOCS, "BENCHMARKS.md")
+# Each section in the file starts with this marker, so that a later run can replace it alone.
+MARKER = "<!-- section: {} -->"
+
+
+def read_sections(path):
+    """{section name: its text} of an existing BENCHMARKS.md ({} if there is none)."""
+    if not os.path.exists(path):
+        return {}
+    with open(path) as file:
+        parts = re.split(r"^<!-- section: (\w+) -->\n", file.read(), flags=re.MULTILINE)
+    return {name: text.strip() for name, text in zip(parts[1::2], parts[2::2]) if name in SECTIONS}
 
 
 def main(names):
+    unknown = [name for name in names if name not in SECTIONS]
+    if unknown:
+        sys.exit(f"benchmarks.run_all: error: unknown section {unknown[0]!r}; the sections are {', '.join(SECTIONS)}")
     os.makedirs(common.DOCS, exist_ok=True)
-    chosen = names or list(SECTIONS)
-    body = []
-    for name in chosen:
+    sections = read_sections(PATH) if names else {}
+    header = ["# Benchmarks", "", "Made by `make bench` (`python -m benchmarks.run_all [SECTION ...]`); each section "
+              "says when and on what it ran.", ""]
+    for name in names or list(SECTIONS):
         print(f"== benchmark: {name}", flush=True)
-        body.append(SECTIONS[name].run())
-        print(body[-1], flush=True)
-    header = [
-        "# Benchmarks",
-        "",
-        f"Made by `make bench` (`python -m benchmarks.run_all`) on "
-        f"{datetime.date.today()}: {common.machine()}.",
-        "",
-    ]
-    text = "\n".join(header + body) + "\n"
-    files.write_atomically(os.path.join(common.DOCS, "BENCHMARKS.md"), text)
+        heading, _, body = SECTIONS[name].run().partition("\n")
+        sections[name] = f"{heading}\n\nMeasured on {datetime.date.today()}: {common.machine()}.\n{body}".strip()
+        print(sections[name], flush=True)
+        body = [f"{MARKER.format(section)}\n{sections[section]}\n" for section in SECTIONS if section in sections]
+        files.write_atomically(PATH, "\n".join(header + body))
 
 
 if __name__ == "__main__":

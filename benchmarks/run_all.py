@@ -48,8 +48,8 @@ def main(names):
         heading, _, body = SECTIONS[name].run().partition("\n")
         sections[name] = f"{heading}\n\nMeasured on {datetime.date.today()}: {common.machine()}.\n{body}".strip()
         print(sections[name], flush=True)
-        body = [f"{MARKER.format(section)}\n{sections[section]}\n" for section in SECTIONS if section in sections]
-        files.write_atomically(PATH, "\n".join(header + body))
+        marked = [f"{MARKER.format(section)}\n{sections[section]}\n" for section in SECTIONS if section in sections]
+        files.write_atomically(PATH, "\n".join(header + marked))
 
 
 if __name__ == "__main__":

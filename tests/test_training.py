@@ -17,7 +17,7 @@ from ai_edge_litert import schema_py_generated as schema
 
 from mobilenet import export, training
 
-from conftest import REPO, tiny_config, write_image_folder
+from conftest import REPO, run_script, tiny_config, write_image_folder
 
 
 def history_epochs(workdir):
@@ -247,8 +247,7 @@ print("epochs", [row["epoch"] for row in history])
 def test_mirrored_strategy_on_two_logical_cpus(image_folder, tmp_path):
     """The strategy code path (variables and the global batch split over replicas) without GPUs."""
     script = MIRRORED_RUN.format(repo=str(REPO), tests=str(REPO / "tests"))
-    result = subprocess.run([sys.executable, "-c", script, f"folder:{image_folder}", str(tmp_path)],
-                            capture_output=True, text=True, timeout=600)
+    result = run_script("-c", script, f"folder:{image_folder}", str(tmp_path))
     assert result.returncode == 0, result.stderr[-2000:]
     assert "replicas 2" in result.stdout and "epochs [1, 2]" in result.stdout
     model = keras.saving.load_model(tmp_path / "final.keras", safe_mode=True)

@@ -26,6 +26,7 @@ flags.DEFINE_string("dataset", None, "Dataset for calibration and evaluation (de
 flags.DEFINE_string("data_dir", None, "TFDS data directory (default: the work directory's, else TFDS').")
 flags.DEFINE_enum("quantization", "int8", export.QUANTIZATIONS, "int8 (full integer), float16, dynamic or float32.")
 flags.DEFINE_enum("output_type", "uint8", export.OUTPUT_TYPES, "int8 only: type of the output scores.")
+flags.DEFINE_enum("input_type", "uint8", export.INPUT_TYPES, "int8 only: type of the input pixels (both 0..255).")
 flags.DEFINE_string("output", None, "The .tflite to write (default: in the work directory).")
 flags.DEFINE_integer("representative_samples", 300, "Training images to calibrate int8 with.")
 flags.DEFINE_integer("resolution", None, "Input side of the file (default: the trained one; another runs the same weights).")
@@ -40,8 +41,10 @@ def main(argv):
     try:
         if FLAGS.workdir and FLAGS.model:
             raise ValueError("give --workdir or --model, not both")
-        if FLAGS["output_type"].present and FLAGS.quantization != "int8":
-            raise ValueError(f"--output_type is for --quantization int8 only (a {FLAGS.quantization} file has float32 output)")
+        for name in ("output_type", "input_type"):
+            if FLAGS[name].present and FLAGS.quantization != "int8":
+                raise ValueError(f"--{name} is for --quantization int8 only (a {FLAGS.quantization} file is float32 "
+                                 "at both ends)")
         if not all(t.isdigit() and int(t) >= 1 for t in FLAGS.threads):
             raise ValueError(f"--threads takes integers >= 1, comma-separated, got {','.join(FLAGS.threads)}")
         threads = tuple(int(t) for t in FLAGS.threads)
@@ -49,6 +52,7 @@ def main(argv):
             resolution=FLAGS.resolution,
             quantization=FLAGS.quantization,
             output_type=FLAGS.output_type,
+            input_type=FLAGS.input_type,
             representative_samples=FLAGS.representative_samples,
             evaluate=FLAGS.evaluate,
             threads=threads,

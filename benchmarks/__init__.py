@@ -1,0 +1,1 @@
+import mobilenet  # noqa: F401  (sets TensorFlow's environment before a benchmark loads TensorFlow)

@@ -18,8 +18,14 @@ def imagenette():
 
 
 def machine():
-    cpu = platform.processor() or platform.machine()
+    """The CPU (with its widest vector instructions: kernels differ by them), cores, versions."""
+    cpu, flags = platform.processor() or platform.machine(), []
     if os.path.exists("/proc/cpuinfo"):
         with open("/proc/cpuinfo") as file:
-            cpu = next((line.split(":", 1)[1].strip() for line in file if line.startswith("model name")), cpu)
-    return f"{cpu}, {os.cpu_count()} cores; TensorFlow {tf.__version__}, Keras {keras.__version__}"
+            info = {key.strip(): value.strip() for key, _, value in (line.partition(":") for line in file)}
+        cpu = info.get("model name", cpu)
+        flags = info.get("flags", "").split()
+    vector = next((name for name in ("avx512_vnni", "avx512f", "avx2") if name in flags), None)
+    onednn = {"1": "on", "0": "off"}.get(os.environ.get("TF_ENABLE_ONEDNN_OPTS"), "as TensorFlow chooses")
+    return (f"{cpu}{f' ({vector.upper()})' if vector else ''}, {os.cpu_count()} cores; TensorFlow {tf.__version__} "
+            f"(oneDNN {onednn}), Keras {keras.__version__}")

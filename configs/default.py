@@ -5,11 +5,12 @@ small dataset and a short budget: SGD with Nesterov momentum, a cosine learning 
 after a short warm-up, label smoothing, and gentler crops than ImageNet's (at least a
 quarter of the image) since 40 epochs of 9,469 images is little data.
 
-On a 2-core CPU an epoch takes 90 to 150 s with its validation pass (two machines of this
+On a 2-core CPU an epoch took 90 to 150 s with its validation pass (two machines of this
 project), so the 40 epochs take one to two hours; they reached 85.8 % and 85.5 % validation
-top-1 (docs/BENCHMARKS.md, `make bench`). On a GPU the model itself needs well under a second
-an epoch (15,925 images/s on an H100, `python -m benchmarks.gpu_training`): there the input
-pipeline sets the pace.
+top-1 (docs/BENCHMARKS.md, `make bench`). The 150 s machine ran without TensorFlow's
+oneDNN kernels, which `mobilenet` now turns on: they train 1.8x faster there. On a GPU the
+model itself needs well under a second an epoch (15,925 images/s on an H100, `python -m
+benchmarks.gpu_training`): there the input pipeline sets the pace.
 """
 
 import ml_collections

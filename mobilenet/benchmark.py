@@ -22,6 +22,8 @@ from mobilenet.evaluate import read_tflite
 from mobilenet.cli import flags_parser
 
 _BUILTIN = schema.BuiltinOperator
+BLOCK = 25  # runs of one file in a row, when several are timed interleaved
+REWARM = 3  # untimed invocations before each block
 
 
 def mult_adds(content):
@@ -49,8 +51,32 @@ def mult_adds(content):
     return total
 
 
-def measure_latency(content, num_threads, warmup=20, runs=200):
-    """Latency statistics, in milliseconds, of `runs` invocations after `warmup` ones."""
+def measure_latency(contents, num_threads, warmup=20, runs=200):
+    """{name: latency statistics in ms} of `runs` invocations of each file in `contents`.
+
+    Several files are timed interleaved, in blocks of BLOCK runs taken in turn (each
+    after a few untimed ones, as its threads have idled meanwhile), so that a passing
+    disturbance of the machine falls on all of them alike.
+    """
+    interpreters = {name: _ready_interpreter(content, num_threads) for name, content in contents.items()}
+    for interpreter in interpreters.values():
+        for _ in range(warmup):
+            interpreter.invoke()
+    names = list(interpreters)
+    times = {name: [] for name in names}
+    for turn in range(-(-runs // BLOCK)):
+        for name in names[turn % len(names):] + names[: turn % len(names)]:  # who goes first rotates
+            interpreter = interpreters[name]
+            for _ in range(REWARM if len(names) > 1 else 0):
+                interpreter.invoke()
+            for _ in range(min(BLOCK, runs - len(times[name]))):
+                start = time.perf_counter_ns()
+                interpreter.invoke()
+                times[name].append((time.perf_counter_ns() - start) / 1e6)
+    return {name: _statistics(np.array(samples)) for name, samples in times.items()}
+
+
+def _ready_interpreter(content, num_threads):
     interpreter = Interpreter(model_content=content, num_threads=num_threads)
     interpreter.allocate_tensors()
     rng = np.random.default_rng(0)
@@ -61,13 +87,10 @@ def measure_latency(content, num_threads, warmup=20, runs=200):
         else:
             data = rng.uniform(0, 255, detail["shape"])
         interpreter.set_tensor(detail["index"], data.astype(detail["dtype"]))
-    for _ in range(warmup):
-        interpreter.invoke()
-    times = np.empty(runs)
-    for i in range(runs):
-        start = time.perf_counter_ns()
-        interpreter.invoke()
-        times[i] = (time.perf_counter_ns() - start) / 1e6
+    return interpreter
+
+
+def _statistics(times):
     return {
         "median_ms": float(np.median(times)),
         "p90_ms": float(np.percentile(times, 90)),
@@ -77,22 +100,27 @@ def measure_latency(content, num_threads, warmup=20, runs=200):
     }
 
 
-def benchmark(content, threads=(1, 2), warmup=20, runs=200):
-    """{threads: latency statistics plus G mult-adds/s at the median}."""
-    total = mult_adds(content)
-    results = {}
+def compare(contents, threads=(1, 2), warmup=20, runs=200):
+    """{name: {threads: latency statistics plus G mult-adds/s at the median}} of the
+    files in `contents` ({name: flatbuffer bytes}), timed interleaved at each thread count."""
+    results = {name: {} for name in contents}
     for num_threads in threads:
-        stats = measure_latency(content, num_threads, warmup, runs)
-        stats["g_mult_adds_per_s"] = total / stats["median_ms"] / 1e6
-        results[num_threads] = stats
+        for name, stats in measure_latency(contents, num_threads, warmup, runs).items():
+            stats["g_mult_adds_per_s"] = mult_adds(contents[name]) / stats["median_ms"] / 1e6
+            results[name][num_threads] = stats
     return results
 
 
-def benchmark_in_fresh_process(content, threads=(1, 2), warmup=20, runs=200):
-    """benchmark() in a fresh process, as benchmark_model runs: TensorFlow's own threads,
+def benchmark(content, threads=(1, 2), warmup=20, runs=200):
+    """{threads: latency statistics plus G mult-adds/s at the median} of one file."""
+    return compare({"": content}, threads, warmup, runs)[""]
+
+
+def compare_in_fresh_process(contents, threads=(1, 2), warmup=20, runs=200):
+    """compare() in a fresh process, as benchmark_model runs: TensorFlow's own threads,
     left busy by a training, export or evaluation in this process, must not share the cores."""
     with futures.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        return pool.submit(benchmark, content, tuple(threads), warmup, runs).result()
+        return pool.submit(compare, contents, tuple(threads), warmup, runs).result()
 
 
 def format_results(results, total_mult_adds):

@@ -2,7 +2,10 @@
 
 The int8 file is what a phone should run: integer kernels throughout, uint8 raw RGB
 pixels in (what Android camera pipelines and MediaPipe Tasks feed; they reject int8
-inputs), and uint8 or float32 class scores out. Every file carries TFLite metadata
+inputs), and uint8 or float32 class scores out. On request its input is float32 pixels
+instead (MediaPipe takes those too): LiteRT's XNNPACK delegate converts float32 to int8
+itself, while the uint8-to-int8 step runs in a plain TFLite kernel outside it
+(docs/BENCHMARKS.md measures what that costs). Every file carries TFLite metadata
 (name, normalisation, labels), so MediaPipe's ImageClassifier returns class names.
 """
 
@@ -17,9 +20,10 @@ from mobilenet import metadata
 
 QUANTIZATIONS = ("int8", "float16", "dynamic", "float32")
 OUTPUT_TYPES = ("uint8", "float32")
+INPUT_TYPES = ("uint8", "float32")
 
 
-def convert(model, quantization="int8", calibration_images=None, output_type="uint8"):
+def convert(model, quantization="int8", calibration_images=None, output_type="uint8", input_type="uint8"):
     """Converts `model` (taking raw pixels) to TFLite flatbuffer bytes with batch size 1.
 
     Args:
@@ -31,11 +35,15 @@ def convert(model, quantization="int8", calibration_images=None, output_type="ui
         training images through the eval preprocessing.
       output_type: for int8, the type of the output scores: "uint8" (fully integer,
         like Google's published models; scale 1/256) or "float32".
+      input_type: for int8, the type of the input pixels: "uint8" or "float32" (both
+        raw pixels in [0, 255]).
     """
     if quantization not in QUANTIZATIONS:
         raise ValueError(f"--quantization must be one of {', '.join(QUANTIZATIONS)}, got {quantization!r}")
     if output_type not in OUTPUT_TYPES:
         raise ValueError(f"--output_type must be uint8 or float32, got {output_type!r}")
+    if input_type not in INPUT_TYPES:
+        raise ValueError(f"--input_type must be uint8 or float32, got {input_type!r}")
     model = _in_float32(model)
     resolution = model.input.shape[1]
     # A batch-1 input, as on a phone: fixed shapes let the runtime plan memory once.
@@ -51,7 +59,7 @@ def convert(model, quantization="int8", calibration_images=None, output_type="ui
         converter.representative_dataset = lambda: _representative_dataset(calibration_images, resolution)
         # Integer builtins only: conversion fails loudly rather than leave a float op.
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-        converter.inference_input_type = tf.uint8
+        converter.inference_input_type = tf.uint8 if input_type == "uint8" else tf.float32
         converter.inference_output_type = tf.uint8 if output_type == "uint8" else tf.float32
     # Keras prints the whole signature of the SavedModel the converter goes through (a
     # line per weight); the conversion's result is what matters.
@@ -86,9 +94,10 @@ def _representative_dataset(images, resolution):
         yield [np.asarray(image, np.float32)[None]]
 
 
-def export(model, quantization, class_names, name, description, calibration_images=None, output_type="uint8"):
+def export(model, quantization, class_names, name, description, calibration_images=None, output_type="uint8",
+           input_type="uint8"):
     """Converted bytes with TFLite metadata: raw-pixel input (mean 0, std 1) and labels."""
-    flatbuffer = convert(model, quantization, calibration_images, output_type)
+    flatbuffer = convert(model, quantization, calibration_images, output_type, input_type)
     return metadata.add_metadata(
         flatbuffer,
         name=name,

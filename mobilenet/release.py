@@ -24,6 +24,7 @@ class Release:
     eval_split: str = ""
     quantization: str = "int8"
     output_type: str = "uint8"
+    input_type: str = "uint8"
     representative_samples: int = 300
     resolution: int = None  # None: the trained one; another runs the same weights at that size
     evaluate: bool = True
@@ -42,7 +43,8 @@ def from_workdir(workdir, **overrides):
         config = json.load(file)
     quantization = overrides.get("quantization", "int8")
     resolution = overrides.get("resolution") or config["resolution"]
-    name = f"mobilenet_v1_{config['alpha']:.2f}_{resolution}_{quantization}.tflite"
+    float_input = quantization == "int8" and overrides.get("input_type") == "float32"
+    name = f"mobilenet_v1_{config['alpha']:.2f}_{resolution}_{quantization}{'_float_input' * float_input}.tflite"
     settings = dict(
         model_path=model_path,
         output=os.path.join(workdir, name),
@@ -91,6 +93,7 @@ def run(release):
         ),
         calibration_images=calibration.as_numpy_iterator(),
         output_type=release.output_type,
+        input_type=release.input_type,
     )
     files.write_atomically(release.output, content)
     files.write_atomically(os.path.join(output_dir, "labels.txt"), "".join(f"{n}\n" for n in dataset.class_names))

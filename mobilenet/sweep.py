@@ -132,7 +132,7 @@ def _measure_one(config, alpha, resolution, out, threads):
         report = release.run(job)
     with open(os.path.join(workdir, report["tflite"]), "rb") as file:
         content = file.read()
-    latency = benchmark.benchmark_in_fresh_process(content, (threads,))[threads]
+    latency = benchmark.compare_in_fresh_process({"": content}, (threads,))[""][threads]
     return {
         "alpha": alpha,
         "resolution": resolution,

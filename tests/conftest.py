@@ -5,6 +5,7 @@ import pathlib
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import mobilenet  # noqa: F401  (sets TensorFlow's environment, as the entry points do, before a test loads it)
 import pytest
 
 REPO = pathlib.Path(__file__).resolve().parents[1]

@@ -95,6 +95,38 @@ def test_float32_export_equals_keras(probe_workdir, shared):
     np.testing.assert_allclose(tflite_scores, model.predict_on_batch(pixels), atol=1e-4)
 
 
+def test_int8_with_float32_input_takes_raw_pixels_and_scores_as_the_uint8_file(int8_report, probe_workdir, shared):
+    _, job = int8_report
+    model = model_lib.load_model(str(probe_workdir / "best.keras"))
+    # The calibration images of int8_report's file: the probe's train split, 64 samples, seed 0.
+    dataset = input_pipeline.load_dataset("imagenette/160px-v2", str(shared / "tensorflow_datasets"),
+                                          "train[:640]", "validation[:256]")
+    calibration = input_pipeline.calibration_images(dataset, 96, 64, seed=0)
+    content = export.export(model, "int8", [str(i) for i in range(10)], name="t", description="t",
+                            calibration_images=calibration.as_numpy_iterator(), input_type="float32")
+    float_input = evaluate.TFLiteClassifier(content)
+    assert float_input.input["dtype"] == np.float32
+    ops = [op["op_name"] for op in float_input.interpreter._get_ops_details()]
+    assert ops[0] == "QUANTIZE" and "DEQUANTIZE" not in ops
+    uint8_input = evaluate.TFLiteClassifier(open(job.output, "rb").read())
+    pixels, _ = next(iter(input_pipeline.eval_images(dataset, 96, 16, split="validation[:16]")))
+    # Same calibration, same quantized body: only the type of the pixels going in differs.
+    for image in np.round(pixels.numpy()):  # whole pixel values, which both types hold exactly
+        np.testing.assert_allclose(float_input(image), uint8_input(image), atol=1 / 256 + 1e-6)
+
+
+def test_benchmark_compares_files_interleaved(shared):
+    official = shared / OFFICIAL
+    contents = {name: (official / f"mobilenet_v1_{name}_quant.tflite").read_bytes() for name in ("0.25_128", "0.5_160")}
+    results = benchmark.compare(contents, threads=(1,), warmup=1, runs=30)
+    assert set(results) == set(contents)
+    small, large = results["0.25_128"][1], results["0.5_160"][1]
+    for stats in (small, large):
+        assert 0 < stats["min_ms"] <= stats["median_ms"] <= stats["p90_ms"]
+    # 13.6 M against 76 M mult-adds: the larger model must not time as the faster one.
+    assert large["median_ms"] > small["median_ms"]
+
+
 @pytest.mark.parametrize("quantization", ["float16", "dynamic"])
 def test_float16_and_dynamic_exports_track_keras(probe_workdir, shared, quantization):
     model = model_lib.load_model(str(probe_workdir / "best.keras"))

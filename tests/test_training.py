@@ -4,6 +4,7 @@ import csv
 import errno
 import json
 import os
+import platform
 import signal
 import subprocess
 import sys
@@ -253,3 +254,14 @@ def test_mirrored_strategy_on_two_logical_cpus(image_folder, tmp_path):
     model = keras.saving.load_model(tmp_path / "final.keras", safe_mode=True)
     # Training under the strategy updated the moving statistics (they start at 0 and 1).
     assert not np.allclose(model.get_layer("conv1_bn").moving_mean.numpy(), 0.0)
+
+
+@pytest.mark.skipif(platform.machine().lower() not in ("x86_64", "amd64"), reason="oneDNN's switch is for x86")
+@pytest.mark.parametrize("setting, expected", [(None, "1"), ("0", "0")])
+def test_importing_mobilenet_turns_onednn_on_unless_the_environment_says(setting, expected):
+    env = {key: value for key, value in os.environ.items() if key != "TF_ENABLE_ONEDNN_OPTS"}
+    if setting is not None:
+        env["TF_ENABLE_ONEDNN_OPTS"] = setting
+    result = run_script("-c", "import os, mobilenet; print(os.environ['TF_ENABLE_ONEDNN_OPTS'])", env=env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == expected

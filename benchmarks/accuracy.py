@@ -10,6 +10,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+from matplotlib import ticker
 
 from benchmarks import common
 from configs import default, finetune
@@ -47,6 +48,7 @@ def run():
         axis.plot(epochs, top1, label="validation top-1")
         axis.axhline(target, color="grey", linestyle=":", label=f"target {target:.2f}")
         axis.set(title=name.split(" (")[0], xlabel="epoch", ylabel="top-1", ylim=(0, 1))
+        axis.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
         axis.grid(alpha=0.3)
         axis.legend(loc="lower right")
     figure.tight_layout()

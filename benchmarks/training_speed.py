@@ -75,9 +75,8 @@ def gpu_section():
             "XLA show that cost there, not TensorFlow's, whose non-XLA path still runs a graph."]
 
 
-def model_rates():
+def model_rates(dataset):
     """{model and input: training images/s} for the three models, in this process."""
-    dataset = common.imagenette()
     real = input_pipeline.train_images(dataset, 160, BATCH).map(lambda x, y: (x, tf.one_hot(y, 10)))
     # keras.applications expects inputs in [-1, 1]: give it that, as a user would.
     scaled = in_memory_batches(10).map(lambda x, y: (x / 127.5 - 1, y))
@@ -93,12 +92,12 @@ def model_rates():
 
 
 def run():
-    rates = model_rates()
+    dataset = common.imagenette()
+    rates = model_rates(dataset)
     child = subprocess.run([sys.executable, "-m", "benchmarks.training_speed"], capture_output=True, text=True,
                            check=True, env=dict(os.environ, TF_ENABLE_ONEDNN_OPTS="0"))
     rates_without_onednn = json.loads(child.stdout.splitlines()[-1])
 
-    dataset = common.imagenette()
     iterator = iter(input_pipeline.train_images(dataset, 160, BATCH))
     for _ in range(20):
         next(iterator)
@@ -141,4 +140,4 @@ def run():
 
 
 if __name__ == "__main__":
-    print(json.dumps(model_rates()))
+    print(json.dumps(model_rates(common.imagenette())))

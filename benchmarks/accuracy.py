@@ -1,6 +1,6 @@
 """Accuracy on Imagenette: the default config from scratch, and fine-tuning α 0.25.
 
-Both runs go through `training.train_and_evaluate`, so a finished run is reused (and an
+Both runs go through `training.train`, so a finished run is reused (and an
 interrupted one resumed) from its work directory; the curves come from history.csv.
 """
 
@@ -13,7 +13,8 @@ import matplotlib.pyplot as plt
 from matplotlib import ticker
 
 from benchmarks import common
-from configs import default, finetune
+from mobilenet import names
+from mobilenet.configs import default, finetune
 from mobilenet import training
 
 SHARED_WEIGHTS = os.path.join("..", "shared", "models", "keras_applications", "mobilenet_2_5_224_tf_no_top.h5")
@@ -25,7 +26,7 @@ def runs():
     tuned = finetune.get_config()
     tuned.update(data_dir=common.DATA_DIR, resolution=160, init_from=SHARED_WEIGHTS)
     return {
-        "α 0.5, ρ 160 from scratch (configs/default.py)": (scratch, training.default_workdir(scratch), 0.85),
+        "α 0.5, ρ 160 from scratch (configs/default.py)": (scratch, names.default_workdir(scratch.alpha, scratch.resolution), 0.85),
         "α 0.25, ρ 160 fine-tuned from Keras ImageNet weights (configs/finetune.py)": (
             tuned, os.path.join("runs", "finetune_0.25_160"), 0.94),
     }
@@ -37,7 +38,7 @@ def run():
              "|---|---|---|---|---|---|---|"]
     figure, axes = plt.subplots(1, 2, figsize=(11, 4))
     for (name, (config, workdir, target)), axis in zip(runs().items(), axes):
-        history = training.train_and_evaluate(config, workdir)
+        history = training.train(config, workdir).history
         epochs = [row["epoch"] for row in history]
         top1 = [row["val_top1"] for row in history]
         reached = next((row["epoch"] for row in history if row["val_top1"] >= target), None)

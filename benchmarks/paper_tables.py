@@ -16,7 +16,9 @@ import shutil
 from absl import app, flags
 
 from benchmarks import common
-from mobilenet import costs, model as model_lib
+from mobilenet import files
+from mobilenet import model as model_lib
+from mobilenet import model_costs as costs
 
 # The paper's figures (Howard et al. 2017, arXiv 1704.04861): ImageNet top-1 (%), mult-adds
 # (millions), parameters (millions).
@@ -137,9 +139,7 @@ def run(sweep_directory):
     else:
         lines += ["", f"No sweep in {sweep_directory}: run `make sweep` for the measured columns."]
     path = os.path.join(common.DOCS, "PAPER_TABLES.md")
-    with open(path + ".partial", "w") as file:
-        file.write("\n".join(lines) + "\n")
-    os.replace(path + ".partial", path)
+    files.write_atomically(path, "\n".join(lines) + "\n")
     print(f"wrote {path}")
 
 

@@ -14,8 +14,10 @@ import numpy as np
 import tensorflow as tf
 
 from benchmarks import common
-from configs import default
-from mobilenet import benchmark, release, training
+from mobilenet import names
+from mobilenet.configs import default
+from mobilenet import latency as latency_lib
+from mobilenet import release
 
 THREADS = (1, 2)
 RUNS = 1000
@@ -40,13 +42,12 @@ def pointwise_convolution():
 
 def run():
     config = default.get_config()
-    workdir = training.default_workdir(config)
+    workdir = names.default_workdir(config.alpha, config.resolution)
     reports = {}
     for name, options in {"int8": {}, "int8, float32 input": {"input_type": "float32"},
                           "float32": {"quantization": "float32"}}.items():
-        job = release.from_workdir(workdir, data_dir=common.DATA_DIR, threads=(), **options)
-        reports[name] = release.run(job)
-        reports[name]["path"] = job.output
+        exported = release.export(workdir, data_dir=common.DATA_DIR, threads=(), **options)
+        reports[name] = dict(exported.report, path=exported.tflite)
     int8, float32 = reports["int8"], reports["float32"]
 
     reference = keras.applications.MobileNet(input_shape=(160, 160, 3), alpha=0.5, weights=None)
@@ -59,7 +60,7 @@ def run():
         "Google's mobilenet_v1_0.5_160_quant.tflite": open(OFFICIAL, "rb").read(),
         "int8 1x1 convolution 20x20x256->256": pointwise_convolution(),
     }
-    latency = benchmark.compare_in_fresh_process(files, THREADS, runs=RUNS)
+    latency = latency_lib.compare_in_fresh_process(files, THREADS, runs=RUNS)
 
     lines = [
         "## Exported models: accuracy, size, latency",
@@ -80,7 +81,7 @@ def run():
         f"size ratio int8 / float32 **{int8['size_bytes'] / float32['size_bytes']:.2f}** (about a quarter expected).",
         "",
         f"Latency, batch 1, median (p90) in ms of {RUNS} runs of each file, the files timed in turn in blocks of",
-        f"{benchmark.BLOCK} runs in one fresh process, and G mult-adds/s at the median:",
+        f"{latency_lib.BLOCK} runs in one fresh process, and G mult-adds/s at the median:",
         "",
         "| File | M mult-adds | " + " | ".join(f"{t} thread{'s' * (t > 1)}" for t in THREADS)
         + " | " + " | ".join(f"G mult-adds/s, {t}T" for t in THREADS) + " |",
@@ -89,7 +90,7 @@ def run():
     for name, content in files.items():
         stats = latency[name]
         lines.append(
-            f"| {name} | {benchmark.mult_adds(content) / 1e6:.1f} | "
+            f"| {name} | {latency_lib.mult_adds(content) / 1e6:.1f} | "
             + " | ".join(f"{stats[t]['median_ms']:.3f} ({stats[t]['p90_ms']:.3f})" for t in THREADS) + " | "
             + " | ".join(f"{stats[t]['g_mult_adds_per_s']:.0f}" for t in THREADS) + " |"
         )

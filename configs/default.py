@@ -1,64 +1,6 @@
 """The default run: MobileNet V1 0.5-160 from scratch on Imagenette (10 ImageNet classes).
 
-`python train.py --alpha 0.5 --resolution 160` runs this. The schedule is tuned for a
-small dataset and a short budget: SGD with Nesterov momentum, a cosine learning rate
-after a short warm-up, label smoothing, and gentler crops than ImageNet's (at least a
-quarter of the image) since 40 epochs of 9,469 images is little data.
-
-On a 2-core CPU an epoch took 90 to 150 s with its validation pass (two machines of this
-project), so the 40 epochs take one to two hours; they reached 85.8 % and 85.5 % validation
-top-1 (docs/BENCHMARKS.md, `make bench`). The 150 s machine ran without TensorFlow's
-oneDNN kernels, which `mobilenet` now turns on: they train 1.8x faster there. On a GPU the
-model itself needs well under a second an epoch (15,925 images/s on an H100, `python -m
-benchmarks.gpu_training`): there the input pipeline sets the pace.
+The config itself lives in mobilenet/configs/default.py, so that an installed package has it too.
 """
 
-import ml_collections
-
-
-def get_config():
-    config = ml_collections.ConfigDict()
-
-    # Model (mobilenet.model.mobilenet_v1).
-    config.alpha = 0.5
-    config.resolution = 160
-    config.variant = "standard"
-    config.dropout_rate = 0.2
-    config.weight_decay = 1e-4
-    config.batch_norm_momentum = 0.99
-    config.batch_norm_epsilon = 1e-3
-
-    # Data (mobilenet.input_pipeline).
-    config.dataset = "imagenette/160px-v2"
-    config.data_dir = ""  # empty: TFDS_DATA_DIR, else ~/tensorflow_datasets
-    config.train_split = ""  # empty: chosen from the dataset's splits
-    config.eval_split = ""
-    config.crop_area_min = 0.25
-
-    # Optimisation.
-    config.epochs = 40
-    config.batch_size = 64  # global: split across replicas
-    config.optimizer = "sgd"  # sgd (Nesterov momentum) | rmsprop
-    config.learning_rate = 0.1
-    config.momentum = 0.9
-    config.rmsprop_rho = 0.9  # rmsprop only
-    config.rmsprop_epsilon = 1.0
-    config.lr_schedule = "cosine"  # cosine | exponential
-    config.warmup_epochs = 2.0  # may be a fraction
-    config.lr_decay_rate = 0.94  # exponential only: decay per lr_decay_epochs
-    config.lr_decay_epochs = 2.5
-    config.label_smoothing = 0.1
-
-    # Transfer learning: "" (from scratch), "imagenet" (Keras' ImageNet weights for this
-    # alpha and resolution) or a .h5 / .keras file; its backbone is loaded, the head is new.
-    config.init_from = ""
-    config.frozen_epochs = 0  # epochs with the backbone frozen before fine-tuning it all
-    config.frozen_learning_rate = 0.1  # for the new head while the backbone is frozen;
-    # learning_rate then fine-tunes every layer.
-
-    # Machine.
-    config.seed = 0
-    config.strategy = "default"  # default | mirrored | multi_worker | tpu
-    config.mixed_precision = ""  # "" | mixed_float16 (GPU) | mixed_bfloat16 (TPU)
-    config.eval_batch_size = 128
-    return config
+from mobilenet.configs.default import get_config  # noqa: F401

@@ -1,10 +1,52 @@
-"""MobileNet V1 (Howard et al. 2017): model, data, training, export and evaluation."""
+"""MobileNet V1 (Howard et al. 2017): train, export to TFLite, evaluate and measure.
 
-import os
-import platform
+The Python API, what a notebook calls (the README's "Python API" shows it in use):
 
-# TensorFlow turns its oneDNN kernels on by default only on some x86 CPUs. It left them
-# off on an AVX2-only AMD EPYC, where turning them on trains this model about 2x faster
-# (docs/BENCHMARKS.md). Set before TensorFlow loads; TF_ENABLE_ONEDNN_OPTS=0 keeps them off.
-if platform.machine().lower() in ("x86_64", "amd64"):
-    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
+  config = mobilenet.get_config("default", alpha=0.25, dataset="folder:/data/pets")
+  run = mobilenet.train(config, "runs/pets")               # resumable; .history, .best_model
+  exported = mobilenet.export(run.workdir)                  # int8 .tflite; .tflite, .report
+  mobilenet.evaluate_tflite(exported.tflite, "folder:/data/pets")
+  mobilenet.measure_latency(exported.tflite, threads=(1, 2))
+  mobilenet.classify(exported.tflite, ["photo.jpg"])
+  mobilenet.run_sweep(config, [0.25, 0.5], [128, 160], "runs/sweep", latency_budget_ms=2)
+  model = mobilenet.mobilenet_v1(alpha=0.5, resolution=160, num_classes=10)
+  mobilenet.model_cost(model).mult_adds
+
+Errors in arguments raise `mobilenet.ParameterError`, whose message names the parameter.
+Importing the package loads nothing heavy and changes no environment variable:
+TensorFlow loads with the first call, so a program may configure it first.
+"""
+
+import importlib
+
+# name -> the module that defines it.
+_API = {
+    "get_config": "mobilenet.configs",
+    "train": "mobilenet.training",
+    "TrainingRun": "mobilenet.training",
+    "export": "mobilenet.release",
+    "Exported": "mobilenet.release",
+    "evaluate_tflite": "mobilenet.evaluation",
+    "measure_latency": "mobilenet.latency",
+    "classify": "mobilenet.prediction",
+    "run_sweep": "mobilenet.model_selection",
+    "mobilenet_v1": "mobilenet.model",
+    "model_cost": "mobilenet.model_costs",
+    "Error": "mobilenet.errors",
+    "ParameterError": "mobilenet.errors",
+    "TrainingDiverged": "mobilenet.errors",
+    "StorageError": "mobilenet.errors",
+}
+__all__ = sorted(_API)
+
+
+def __getattr__(name):
+    if name not in _API:
+        raise AttributeError(f"module 'mobilenet' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_API[name]), name)
+    globals()[name] = value  # looked up once
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_API))

@@ -43,3 +43,8 @@ def write_atomically(path, content):
 def save_model_atomically(model, path):
     with atomic_output(path) as temporary:
         model.save(temporary)
+
+
+def write_labels(directory, class_names):
+    """Writes `directory`/labels.txt: the class names, one a line, in label order."""
+    write_atomically(os.path.join(directory, "labels.txt"), "".join(f"{name}\n" for name in class_names))

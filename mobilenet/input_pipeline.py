@@ -13,7 +13,7 @@ import os
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-from mobilenet.cli import one_line
+from mobilenet.errors import ParameterError, one_line
 
 FOLDER_PREFIX = "folder:"
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
@@ -54,7 +54,7 @@ def load_dataset(name, data_dir=None, train_split="", eval_split=""):
         "validation", "val" or "test" for evaluation, else the last 10 % of "train".
 
     Raises:
-      ValueError: with a one-line message naming the flag at fault.
+      ParameterError: with a one-line message naming the parameter at fault.
     """
     if name.startswith(FOLDER_PREFIX):
         builder = _folder_builder(name[len(FOLDER_PREFIX):])
@@ -63,23 +63,23 @@ def load_dataset(name, data_dir=None, train_split="", eval_split=""):
     splits = builder.info.splits
     if not train_split:
         if "train" not in splits:
-            raise ValueError(f"--dataset {name} has no 'train' split (it has {_names(splits)}): set --train_split")
+            raise ParameterError(f"{{dataset}} {name} has no 'train' split (it has {_names(splits)}): set {{train_split}}")
         train_split = "train"
         eval_split = eval_split or next((s for s in ("validation", "val", "test") if s in splits), "")
         if not eval_split and isinstance(builder, tfds.folder_dataset.ImageFolder):
-            raise ValueError(f"--dataset {name} needs an evaluation split too: add a val/ (or test/) directory")
+            raise ParameterError(f"{{dataset}} {name} needs an evaluation split too: add a val/ (or test/) directory")
         if not eval_split:
             train_split, eval_split = "train[:90%]", "train[90%:]"
     elif not eval_split:
-        raise ValueError("--eval_split is needed when --train_split is given")
+        raise ParameterError("{eval_split} is needed when {train_split} is given")
     dataset = Dataset(name, builder, tuple(builder.info.features["label"].names), train_split, eval_split)
-    for flag, split in (("--train_split", train_split), ("--eval_split", eval_split)):
+    for parameter, split in (("train_split", train_split), ("eval_split", eval_split)):
         try:
             count = dataset.num_examples(split)
         except (KeyError, ValueError, AssertionError) as error:
-            raise ValueError(f"{flag} {split!r} is not a split of {name} (it has {_names(splits)}): {error}") from None
+            raise ParameterError(f"{{{parameter}}} {split!r} is not a split of {name} (it has {_names(splits)}): {error}") from None
         if count == 0:
-            raise ValueError(f"{flag} {split!r} of {name} has no examples")
+            raise ParameterError(f"{{{parameter}}} {split!r} of {name} has no examples")
     return dataset
 
 
@@ -91,20 +91,20 @@ def _tfds_builder(name, data_dir):
     try:
         builder = tfds.builder(name, data_dir=data_dir)
     except tfds.core.registered.DatasetNotFoundError:
-        raise ValueError(
-            f"--dataset {name!r} is not a TFDS dataset: use a name from the TFDS catalogue "
+        raise ParameterError(
+            f"{{dataset}} {name!r} is not a TFDS dataset: use a name from the TFDS catalogue "
             "(imagenette/160px-v2, imagenet2012, tf_flowers, cifar10, ...) or folder:PATH"
         ) from None
     features = builder.info.features
     if not {"image", "label"} <= set(features.keys()) or not isinstance(
         features["label"], tfds.features.ClassLabel
     ):
-        raise ValueError(f"--dataset {name} is not an image-classification dataset with 'image' and 'label' features")
+        raise ParameterError(f"{{dataset}} {name} is not an image-classification dataset with 'image' and 'label' features")
     if not builder.is_prepared():
         try:
             builder.download_and_prepare()
         except Exception as error:  # network, disk or manual-download errors, all reported alike
-            raise ValueError(_download_failure_message(name, builder, error)) from None
+            raise ParameterError(_download_failure_message(name, builder, error)) from None
     return builder
 
 
@@ -112,32 +112,32 @@ def _download_failure_message(name, builder, error):
     reason = one_line(error)
     if builder.MANUAL_DOWNLOAD_INSTRUCTIONS:
         return (
-            f"--dataset {name} must be downloaded by hand (from image-net.org for imagenet2012) into "
+            f"{{dataset}} {name} must be downloaded by hand (from image-net.org for imagenet2012) into "
             f"{builder.data_dir_root}/downloads/manual, then prepared by TFDS; it is not prepared in "
-            f"--data_dir {builder.data_dir_root} ({reason})"
+            f"{{data_dir}} {builder.data_dir_root} ({reason})"
         )
     return (
-        f"--dataset {name} is not prepared in --data_dir {builder.data_dir_root} and could not be "
-        f"downloaded ({reason}); on a machine without network point --data_dir (or TFDS_DATA_DIR) at "
+        f"{{dataset}} {name} is not prepared in {{data_dir}} {builder.data_dir_root} and could not be "
+        f"downloaded ({reason}); on a machine without network point {{data_dir}} (or TFDS_DATA_DIR) at "
         "a prepared copy, e.g. ../shared/tensorflow_datasets"
     )
 
 
 def _folder_builder(path):
     if not os.path.isdir(path):
-        raise ValueError(f"--dataset folder:{path}: no such directory")
+        raise ParameterError(f"{{dataset}} folder:{path}: no such directory")
     splits = [s for s in sorted(os.listdir(path)) if os.path.isdir(os.path.join(path, s))]
     for split in splits:
         split_dir = os.path.join(path, split)
         classes = [c for c in os.listdir(split_dir) if os.path.isdir(os.path.join(split_dir, c))]
         if not classes:
-            raise ValueError(
-                f"--dataset folder:{path}: {split_dir} has no class directories; lay images out "
+            raise ParameterError(
+                f"{{dataset}} folder:{path}: {split_dir} has no class directories; lay images out "
                 "as PATH/<split>/<class>/<image>.jpg"
             )
     if not splits:
-        raise ValueError(
-            f"--dataset folder:{path} has no split directories; lay images out as "
+        raise ParameterError(
+            f"{{dataset}} folder:{path} has no split directories; lay images out as "
             "PATH/<split>/<class>/<image>.jpg (e.g. PATH/train/cat/1.jpg)"
         )
     return tfds.folder_dataset.ImageFolder(path)
@@ -173,7 +173,7 @@ def check_images(dataset, split):
     bad = [name for name in all_files if name not in good]
     if bad:
         more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
-        raise ValueError(f"--dataset {dataset.name}: {bad[0]}{more} is not a readable image (JPEG, PNG, BMP or GIF)")
+        raise ParameterError(f"{{dataset}} {dataset.name}: {bad[0]}{more} is not a readable image (JPEG, PNG, BMP or GIF)")
 
 
 def _name_if_decodable(image_bytes, label, name):

@@ -13,7 +13,8 @@ import zipfile
 import keras
 from keras import layers
 
-from mobilenet.cli import one_line
+from mobilenet import names
+from mobilenet.errors import ParameterError, one_line
 
 # Table 1 after the first full convolution: (pointwise filters, depthwise stride) of the
 # 13 depthwise-separable blocks, numbered 1..13 as in keras.applications.
@@ -44,8 +45,9 @@ class FusedBatchNormalization(layers.BatchNormalization):
     """BatchNormalization that trains with TensorFlow's fused batch-norm kernel.
 
     Keras 3's TensorFlow backend composes batch norm from separate moments, subtract,
-    multiply and add ops, and their gradients; on a CPU that made MobileNet train about
-    1.5x slower than tf_keras, which calls the single fused kernel (forward and backward).
+    multiply and add ops, and their gradients; on a CPU that made MobileNet train slower
+    than tf_keras, which calls the single fused kernel, forward and backward (what it is
+    worth on the machine at hand: docs/BENCHMARKS.md, training speed).
     Inference, frozen layers, other Keras backends and anything unusual take the stock
     Keras path, so the exported graph, the weights and the saved config are those of a
     plain BatchNormalization.
@@ -190,28 +192,28 @@ def mobilenet_v1(
         x = layers.Activation("softmax", dtype="float32", name="predictions")(x)
 
     if name is None:
-        name = f"mobilenet_v1_{alpha:.2f}_{resolution}" + ("" if variant == "standard" else f"_{variant}")
+        name = names.model_name(alpha, resolution, variant)
     return keras.Model(inputs, x, name=name)
 
 
 def validate_arguments(alpha, resolution, num_classes=1, variant="standard"):
-    """Raises ValueError, naming the argument and its valid range, for a bad one."""
+    """Raises ParameterError, naming the argument and its valid range, for a bad one."""
     if not _is_real(alpha) or not alpha > 0:
-        raise ValueError(f"alpha must be a number > 0 (the paper uses 0.25-1.0), got {alpha!r}")
+        raise ParameterError(f"{{alpha}} must be a number > 0 (the paper uses 0.25-1.0), got {alpha!r}")
     if int(FIRST_CONV_FILTERS * alpha) < 1:
-        raise ValueError(
-            f"alpha={alpha} leaves the first layer with 0 channels: alpha must be "
+        raise ParameterError(
+            f"{{alpha}} {alpha} leaves the first layer with 0 channels: {{alpha}} must be "
             f">= {1 / FIRST_CONV_FILTERS} so that every layer keeps at least one channel"
         )
     if not _is_integer(resolution) or resolution < MIN_RESOLUTION:
-        raise ValueError(
-            f"resolution must be an integer >= {MIN_RESOLUTION} (the paper uses 224, 192, "
+        raise ParameterError(
+            f"{{resolution}} must be an integer >= {MIN_RESOLUTION} (the paper uses 224, 192, "
             f"160 or 128), got {resolution!r}"
         )
     if not _is_integer(num_classes) or num_classes < 1:
-        raise ValueError(f"num_classes must be an integer >= 1, got {num_classes!r}")
+        raise ParameterError(f"{{num_classes}} must be an integer >= 1, got {num_classes!r}")
     if variant not in VARIANTS:
-        raise ValueError(f"variant must be one of {', '.join(VARIANTS)}, got {variant!r}")
+        raise ParameterError(f"{{variant}} must be one of {', '.join(VARIANTS)}, got {variant!r}")
 
 
 def _is_integer(value):
@@ -242,18 +244,20 @@ def with_resolution(model, resolution):
     return resized
 
 
-def load_model(path, flag="--model"):
+def load_model(path, parameter="model"):
     """A `.keras` MobileNet V1 saved by this project, loaded in Keras' safe mode (no code
-    from the file runs); ValueError, naming `flag`, for anything else."""
+    from the file runs); ParameterError, naming `parameter` (where the caller got `path`
+    from), for anything else."""
+    name = "{" + parameter + "}"
     if not os.path.isfile(path):
-        raise ValueError(f"{flag} {path}: no such file")
+        raise ParameterError(f"{name} {path}: no such file")
     if not zipfile.is_zipfile(path):
-        raise ValueError(f"{flag} {path} is not a .keras file (a .keras file is a zip archive)")
+        raise ParameterError(f"{name} {path} is not a .keras file (a .keras file is a zip archive)")
     try:
         model = keras.saving.load_model(path, safe_mode=True, compile=False)
     except Exception as error:
-        raise ValueError(f"{flag} {path} is not a Keras model of this project: {one_line(error)}") from None
+        raise ParameterError(f"{name} {path} is not a Keras model of this project: {one_line(error)}") from None
     if not model.name.startswith("mobilenet_v1") or len(model.input.shape) != 4:
-        raise ValueError(f"{flag} {path} is a Keras model ({model.name!r}) but not a MobileNet V1 made by train.py")
+        raise ParameterError(f"{name} {path} is a Keras model ({model.name!r}) but not a MobileNet V1 made by train.py")
     return model
 

@@ -1,15 +1,17 @@
 """Export a trained model and report how accurate and how fast the `.tflite` is.
 
 The last stage: a training work directory (or a `.keras` file) in; the `.tflite`,
-`labels.txt` and `report.json` out, each written under a temporary name and renamed.
+`labels.txt` and `<name>.report.json` out, each written under a temporary name and
+renamed. `export(...)` is the whole stage; export_tflite.py is its command line.
 """
 
 import dataclasses
 import json
 import os
 
-from mobilenet import benchmark, costs, evaluate, export, files, input_pipeline
+from mobilenet import conversion, evaluation, files, input_pipeline, latency, litert, model_costs, names
 from mobilenet import model as model_lib
+from mobilenet.errors import ParameterError
 
 
 @dataclasses.dataclass
@@ -23,8 +25,8 @@ class Release:
     train_split: str = ""  # empty: chosen from the dataset
     eval_split: str = ""
     quantization: str = "int8"
-    output_type: str = "uint8"
-    input_type: str = "uint8"
+    output_type: str = None  # int8 only; None: uint8
+    input_type: str = None  # int8 only; None: uint8
     representative_samples: int = 300
     resolution: int = None  # None: the trained one; another runs the same weights at that size
     evaluate: bool = True
@@ -33,18 +35,65 @@ class Release:
     seed: int = 0
 
 
+@dataclasses.dataclass
+class Exported:
+    """What `export` returns: the `.tflite` written and its report (also saved as JSON)."""
+
+    tflite: str
+    report: dict
+
+    @property
+    def report_path(self):
+        return report_path(self.tflite)
+
+    @property
+    def labels(self):
+        return os.path.join(os.path.dirname(self.tflite), "labels.txt")
+
+
+def export(workdir=None, model=None, dataset=None, **options):
+    """Exports a trained model to `.tflite`, then measures its accuracy and latency.
+
+    Args:
+      workdir: a training run's directory: exports its best.keras, calibrated and
+        evaluated on the dataset and splits it was trained on.
+      model: instead of `workdir`, a `.keras` file of this project; needs `dataset`.
+      dataset: a TFDS dataset name or "folder:PATH" (default: the run's).
+      **options: fields of `Release`: quantization ("int8", "float16", "dynamic",
+        "float32"), output_type and input_type (int8 only: "uint8" or "float32"),
+        output (the `.tflite` path), resolution (another input size for the same
+        weights), representative_samples, evaluate, threads (thread counts to time;
+        empty for none), data_dir.
+
+    Returns:
+      An `Exported`: the `.tflite` path and the report (size, mult-adds, Keras and
+      TFLite top-1/top-5 and their agreement, latency by thread count).
+    """
+    if workdir and model:
+        raise ParameterError("give {workdir} or {model}, not both")
+    if workdir:
+        release = from_workdir(workdir, dataset=dataset, **options)
+    elif model and dataset:
+        quantization = options.get("quantization", "int8")
+        output = options.pop("output", None) or os.path.splitext(model)[0] + f"_{quantization}.tflite"
+        release = Release(model_path=model, dataset=dataset, output=output, **options)
+    else:
+        raise ParameterError("give {workdir} (a training run), or {model} with {dataset}")
+    return Exported(release.output, run(release))
+
+
 def from_workdir(workdir, **overrides):
     """A Release of `workdir`'s best.keras, with the dataset and splits it was trained on."""
     config_path = os.path.join(workdir, "config.json")
     model_path = os.path.join(workdir, "best.keras")
     if not os.path.isfile(config_path) or not os.path.isfile(model_path):
-        raise ValueError(f"--workdir {workdir} holds no trained model (config.json and best.keras); run train.py first")
+        raise ParameterError(f"{{workdir}} {workdir} holds no trained model (config.json and best.keras); "
+                             "run train.py first")
     with open(config_path) as file:
         config = json.load(file)
-    quantization = overrides.get("quantization", "int8")
+    quantization = overrides.get("quantization") or "int8"
     resolution = overrides.get("resolution") or config["resolution"]
-    float_input = quantization == "int8" and overrides.get("input_type") == "float32"
-    name = f"mobilenet_v1_{config['alpha']:.2f}_{resolution}_{quantization}{'_float_input' * float_input}.tflite"
+    name = names.tflite_name(config["alpha"], resolution, quantization, overrides.get("input_type") == "float32")
     settings = dict(
         model_path=model_path,
         output=os.path.join(workdir, name),
@@ -58,31 +107,32 @@ def from_workdir(workdir, **overrides):
     return Release(**settings)
 
 
+def report_path(tflite):
+    return os.path.splitext(tflite)[0] + ".report.json"
+
+
 def run(release):
     """Exports, evaluates and benchmarks; returns the report (also saved as report.json)."""
-    if release.quantization not in export.QUANTIZATIONS:
-        raise ValueError(f"--quantization must be one of {', '.join(export.QUANTIZATIONS)}, got {release.quantization!r}")
+    conversion.check_quantization(release.quantization, release.output_type, release.input_type)
+    litert.check_threads(release.threads)
     if release.quantization == "int8" and release.representative_samples < 1:
-        raise ValueError(f"--representative_samples must be >= 1 for int8, got {release.representative_samples}")
+        raise ParameterError(f"{{representative_samples}} must be >= 1 for int8, got {release.representative_samples}")
     output_dir = os.path.dirname(os.path.abspath(release.output))
     if not os.path.isdir(output_dir) or not os.access(output_dir, os.W_OK):
-        raise ValueError(f"--output {release.output}: directory {output_dir} does not exist or cannot be written")
+        raise ParameterError(f"{{output}} {release.output}: directory {output_dir} does not exist or cannot be written")
     model = model_lib.load_model(release.model_path)
     trained_resolution = model.input.shape[1]
     if release.resolution is not None:
-        try:
-            model = model_lib.with_resolution(model, release.resolution)
-        except ValueError as error:
-            raise ValueError(f"--resolution: {error}") from None
+        model = model_lib.with_resolution(model, release.resolution)
     dataset = input_pipeline.load_dataset(release.dataset, release.data_dir, release.train_split, release.eval_split)
     if dataset.num_classes != model.output.shape[-1]:
-        raise ValueError(
-            f"--dataset {release.dataset} has {dataset.num_classes} classes but the model "
+        raise ParameterError(
+            f"{{dataset}} {release.dataset} has {dataset.num_classes} classes but the model "
             f"{release.model_path} has {model.output.shape[-1]} outputs"
         )
     resolution = model.input.shape[1]
     calibration = input_pipeline.calibration_images(dataset, resolution, release.representative_samples, release.seed)
-    content = export.export(
+    content = conversion.export(
         model,
         release.quantization,
         dataset.class_names,
@@ -96,9 +146,9 @@ def run(release):
         input_type=release.input_type,
     )
     files.write_atomically(release.output, content)
-    files.write_atomically(os.path.join(output_dir, "labels.txt"), "".join(f"{n}\n" for n in dataset.class_names))
+    files.write_labels(output_dir, dataset.class_names)
 
-    cost = costs.model_cost(model)
+    cost = model_costs.model_cost(model)
     report = {
         "tflite": os.path.basename(release.output),
         "quantization": release.quantization,
@@ -110,15 +160,14 @@ def run(release):
         "trained_resolution": trained_resolution,
     }
     if release.evaluate:
-        classifier = evaluate.TFLiteClassifier(content, num_threads=max(release.threads, default=None))
-        report.update(evaluate.evaluate(classifier, dataset, keras_model=model))
+        classifier = litert.TFLiteClassifier(content, num_threads=max(release.threads, default=None))
+        report.update(evaluation.evaluate(classifier, dataset, keras_model=model))
     if release.threads:
-        latency = benchmark.benchmark(content, release.threads, runs=release.benchmark_runs)
+        timings = latency.measure_latency(content, release.threads, runs=release.benchmark_runs)
         report["latency_ms"] = {
-            str(threads): {"median": stats["median_ms"], "p90": stats["p90_ms"]} for threads, stats in latency.items()
+            str(threads): {"median": stats["median_ms"], "p90": stats["p90_ms"]} for threads, stats in timings.items()
         }
-    report_path = os.path.splitext(release.output)[0] + ".report.json"
-    files.write_atomically(report_path, json.dumps(report, indent=2) + "\n")
+    files.write_atomically(report_path(release.output), json.dumps(report, indent=2) + "\n")
     return report
 
 

@@ -1,12 +1,16 @@
-"""Shared test fixtures: the read-only data in ../shared and quiet TensorFlow logs."""
+"""Shared test fixtures: the read-only data in ../shared, tiny datasets and configs."""
 
 import os
 import pathlib
+import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-import mobilenet  # noqa: F401  (sets TensorFlow's environment, as the entry points do, before a test loads it)
 import pytest
+
+from mobilenet.commands import cli
+
+# TensorFlow's environment as the commands set it, before a test loads TensorFlow.
+for name, value in cli.tensorflow_variables().items():
+    os.environ.setdefault(name, value)
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 SHARED = pathlib.Path(os.environ.get("MOBILENET_SHARED", REPO.parent / "shared"))
@@ -75,3 +79,12 @@ def run_script(*args, env=None, timeout=600):
     import sys
 
     return subprocess.run([sys.executable, *args], cwd=REPO, capture_output=True, text=True, env=env, timeout=timeout)
+
+
+def wait_for_file(path, process, timeout=300):
+    """Waits for `path` to appear: the event a subprocess signals; fails if it ends first."""
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert process.poll() is None, f"the process ended first: {process.communicate()[1][-3000:]}"
+        assert time.monotonic() < deadline, f"no {path} after {timeout} s"
+        time.sleep(0.02)

@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from mobilenet import costs
+from mobilenet import model_costs as costs
 from mobilenet.model import mobilenet_v1
 
 from conftest import REPO

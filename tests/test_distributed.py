@@ -15,6 +15,10 @@ from mobilenet import model as model_lib
 from conftest import REPO
 
 
+# What a worker says when another process took its port between free_ports() and its bind.
+PORT_TAKEN = re.compile(r"address already in use|failed to add port|could not start grpc server", re.IGNORECASE)
+
+
 def free_ports(count):
     sockets = [socket.socket() for _ in range(count)]
     for s in sockets:
@@ -25,30 +29,62 @@ def free_ports(count):
     return ports
 
 
-def start_workers(image_folder, workdir, temp_dir, epochs):
-    """Starts the two workers of one job; worker 0 is the chief."""
-    cluster = {"worker": [f"127.0.0.1:{port}" for port in free_ports(2)]}
-    command = [sys.executable, "train.py", "--dataset", f"folder:{image_folder}", "--alpha", "0.25",
-               "--resolution", "32", "--epochs", str(epochs), "--batch_size", "4", "--workdir", str(workdir),
-               "--config.strategy=multi_worker", "--config.eval_batch_size=4", "--config.warmup_epochs=0"]
-    workers = []
-    for index in range(2):
-        env = dict(os.environ, TMPDIR=str(temp_dir),
-                   TF_CONFIG=json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}}))
-        workers.append(subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE,
-                                        stderr=subprocess.PIPE, text=True))
-    return workers
+class Job:
+    """The two workers of one job (worker 0 is the chief), their output in files."""
+
+    def __init__(self, image_folder, workdir, temp_dir, epochs):
+        cluster = {"worker": [f"127.0.0.1:{port}" for port in free_ports(2)]}
+        command = [sys.executable, "train.py", "--dataset", f"folder:{image_folder}", "--alpha", "0.25",
+                   "--resolution", "32", "--epochs", str(epochs), "--batch_size", "4", "--workdir", str(workdir),
+                   "--config.strategy=multi_worker", "--config.eval_batch_size=4", "--config.warmup_epochs=0"]
+        self.logs = [(temp_dir.parent / f"worker{i}.out", temp_dir.parent / f"worker{i}.err") for i in range(2)]
+        self.workers = []
+        for index, (out, err) in enumerate(self.logs):
+            env = dict(os.environ, TMPDIR=str(temp_dir),
+                       TF_CONFIG=json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}}))
+            with open(out, "w") as stdout, open(err, "w") as stderr:
+                self.workers.append(subprocess.Popen(command, cwd=REPO, env=env, stdout=stdout, stderr=stderr))
+
+    def output(self, index):
+        return tuple(path.read_text() for path in self.logs[index])
+
+    def port_was_taken(self):
+        return any(PORT_TAKEN.search(self.output(i)[1]) for i in range(2))
+
+    def kill(self):
+        for worker in self.workers:
+            worker.kill()
+            worker.wait()
+
+    def wait(self, until=lambda: False, timeout=300):
+        """Waits until every worker has ended, or `until()` holds; a worker that fails
+        ends the job, since its peer would wait for it forever."""
+        deadline = time.monotonic() + timeout
+        while any(worker.poll() is None for worker in self.workers) and not until():
+            if any(worker.returncode not in (None, 0) for worker in self.workers):
+                self.kill()
+            assert time.monotonic() < deadline, "the job did not end"
+            time.sleep(0.05)
 
 
-def finish(workers):
-    outputs = [worker.communicate(timeout=300) for worker in workers]
-    for worker, (stdout, stderr) in zip(workers, outputs):
-        assert worker.returncode == 0, stderr[-3000:]
-    return [stdout for stdout, _ in outputs]
+def start_job(image_folder, workdir, temp_dir, epochs, until=lambda: False):
+    """Starts a job and waits as Job.wait does; starts it again, on other ports, when a
+    port the OS gave as free was taken before a worker could bind it."""
+    for attempt in range(3):
+        job = Job(image_folder, workdir, temp_dir, epochs)
+        job.wait(until)
+        if not job.port_was_taken():
+            return job
+        job.kill()
+    raise AssertionError("three jobs in a row lost a port to another process")
 
 
-def weights_digests(stdouts):
-    return [re.search(r"worker (\d) finished with weights sha256 (\w+)", out).groups() for out in stdouts]
+def finish(job):
+    """The workers' standard outputs, once all ended well."""
+    job.wait()
+    for index, worker in enumerate(job.workers):
+        assert worker.returncode == 0, job.output(index)[1][-3000:]
+    return [job.output(index)[0] for index in range(2)]
 
 
 def history_epochs(workdir):
@@ -56,10 +92,14 @@ def history_epochs(workdir):
         return [int(row["epoch"]) for row in csv.DictReader(file)]
 
 
+def weights_digests(stdouts):
+    return [re.search(r"worker (\d) finished with weights sha256 (\w+)", out).groups() for out in stdouts]
+
+
 def test_two_workers_end_with_the_same_weights_and_only_the_chief_writes(image_folder, tmp_path):
     workdir, temp_dir = tmp_path / "run", tmp_path / "tmp"
     temp_dir.mkdir()
-    chief_out, worker_out = finish(start_workers(image_folder, workdir, temp_dir, epochs=2))
+    chief_out, worker_out = finish(start_job(image_folder, workdir, temp_dir, epochs=2))
     (chief_id, chief_digest), (worker_id, worker_digest) = weights_digests([chief_out, worker_out])
     assert (chief_id, worker_id) == ("0", "1") and chief_digest == worker_digest
     # The other worker wrote to a throwaway directory, and removed it.
@@ -77,21 +117,15 @@ def test_job_with_a_killed_worker_resumes_when_restarted(image_folder, tmp_path)
     killed, as a cluster manager would; the same job started again resumes."""
     workdir, temp_dir = tmp_path / "run", tmp_path / "tmp"
     temp_dir.mkdir()
-    chief, worker = start_workers(image_folder, workdir, temp_dir, epochs=4)
-    deadline = time.time() + 300
-    while not (workdir / "checkpoints").is_dir() or not os.listdir(workdir / "checkpoints"):
-        assert time.time() < deadline and chief.poll() is None, chief.communicate()[1][-3000:]
-        time.sleep(0.05)
-    worker.send_signal(signal.SIGKILL)
-    time.sleep(1)
-    chief.send_signal(signal.SIGKILL)
-    for process in (chief, worker):
-        process.communicate()
-    checkpoints = [name for name in os.listdir(workdir / "checkpoints") if not name.startswith(".")]
-    finished = int(max(checkpoints)[len("epoch_"):-len(".keras")])
+    checkpointed = lambda: any((workdir / "checkpoints").glob("epoch_*.keras"))  # renamed into place
+    job = start_job(image_folder, workdir, temp_dir, epochs=4, until=checkpointed)
+    assert checkpointed(), job.output(0)[1][-3000:]
+    job.workers[1].send_signal(signal.SIGKILL)
+    job.kill()
+    finished = int(max(path.name for path in (workdir / "checkpoints").glob("epoch_*.keras"))[len("epoch_"):-6])
     assert finished < 4
 
-    stdouts = finish(start_workers(image_folder, workdir, temp_dir, epochs=4))
+    stdouts = finish(start_job(image_folder, workdir, temp_dir, epochs=4))
     for out in stdouts:
         assert f"Resuming {workdir} after epoch {finished} of 4." in out
     (_, chief_digest), (_, worker_digest) = weights_digests(stdouts)

@@ -1,7 +1,7 @@
 """Bad input, audited: every flag and input file of the commands, and what a bad value gets.
 
-Each case runs a command line in this process (TensorFlow is imported once) and checks
-its one-line error. docs/ERRORS.md is made from the same table, with the messages the
+Each case runs a command line in this process, through the command's own `run(argv)`
+(TensorFlow is imported once), and checks its one-line error. docs/ERRORS.md is made from the same table, with the messages the
 commands really printed:
 
   python tests/test_errors.py       (rewrites docs/ERRORS.md)
@@ -11,13 +11,12 @@ without network) are tested elsewhere; COVERED_ELSEWHERE names those tests.
 """
 
 import contextlib
+import importlib
 import io
 import os
 import pathlib
 import re
-import runpy
 import sys
-from unittest import mock
 
 import pytest
 
@@ -108,9 +107,9 @@ CASES = [
                                                           "folder:{two_classes}"],
      "has 2 classes but the model {run}/best.keras has 3 outputs"),
     ("export_tflite.py", "--quantization unknown", ["--workdir", "{run}", "--quantization", "int4"],
-     "flag --quantization=int4: value should be one of <int8|float16|dynamic|float32>"),
+     "--quantization must be one of int8, float16, dynamic, float32, got 'int4'"),
     ("export_tflite.py", "--output_type unknown", ["--workdir", "{run}", "--output_type", "int8"],
-     "flag --output_type=int8: value should be one of <uint8|float32>"),
+     "--output_type must be uint8 or float32, got 'int8'"),
     ("export_tflite.py", "--output_type with a float file (conflict)", ["--workdir", "{run}", "--quantization",
                                                                         "float16", "--output_type", "uint8"],
      "--output_type is for --quantization int8 only"),
@@ -122,7 +121,7 @@ CASES = [
     ("export_tflite.py", "--output in a missing directory", ["--workdir", "{run}", "--output", "/no/such/dir/m.tflite"],
      "does not exist or cannot be written"),
     ("export_tflite.py", "--resolution below 32", ["--workdir", "{run}", "--resolution", "16"],
-     "--resolution: resolution must be an integer >= 32"),
+     "--resolution must be an integer >= 32"),
     ("export_tflite.py", "--resolution other than the trained one (not an error)",
      ["--workdir", "{run}", "--resolution", "40", "--threads", "", "--output", "{tmp}/at40.tflite"],
      "input 40 pixels, the model trained at 32: the same weights at another size"),
@@ -140,12 +139,12 @@ CASES = [
     ("mobilenet.evaluate", "--split that is not a split", ["--tflite", "{run_tflite}", "--dataset", "folder:{folder}",
                                                            "--split", "test"], "--split 'test' is not a split"),
     ("mobilenet.evaluate", "--threads below 1", ["--tflite", "{run_tflite}", "--dataset", "folder:{folder}",
-                                                 "--threads", "0"], "--threads must be >= 1"),
+                                                 "--threads", "0"], "--threads takes integers >= 1, got 0"),
     ("mobilenet.benchmark", "--tflite not a flatbuffer", ["--tflite", "{junk_keras}"], "is not a TFLite flatbuffer"),
     ("mobilenet.benchmark", "--threads below 1", ["--tflite", "{run_tflite}", "--threads", "0"],
      "--threads takes integers >= 1"),
     ("mobilenet.benchmark", "--runs below 1", ["--tflite", "{run_tflite}", "--runs", "0"],
-     "--warmup must be >= 0 and --runs >= 1"),
+     "--runs must be >= 1, got 0"),
     ("mobilenet.predict", "no image given", ["--tflite", "{run_tflite}"], "give one or more image files"),
     ("mobilenet.predict", "an image that is not one", ["--tflite", "{run_tflite}", "{junk_keras}"],
      "is not a readable image"),
@@ -154,12 +153,12 @@ CASES = [
     ("mobilenet.costs", "--alpha not numbers", ["--alpha", "0.5,big"], "--alpha takes numbers > 0, got 0.5,big"),
     ("mobilenet.costs", "--resolution below 32", ["--resolution", "16"], "resolution must be an integer >= 32"),
     ("mobilenet.costs", "--variant unknown", ["--variant", "wide"],
-     "flag --variant=wide: value should be one of <standard|shallow|full_conv>"),
+     "--variant must be one of standard, shallow, full_conv, got 'wide'"),
     ("mobilenet.sweep", "--alphas not numbers", ["--alphas", "0.5,x"], "--alphas takes numbers > 0, got 0.5,x"),
-    ("mobilenet.sweep", "--resolutions below 32", ["--resolutions", "16"], "resolution must be an integer >= 32"),
+    ("mobilenet.sweep", "--resolutions below 32", ["--resolutions", "16"], "--resolutions must be an integer >= 32"),
     ("mobilenet.sweep", "--latency_budget_ms not > 0", ["--latency_budget_ms", "0"],
      "--latency_budget_ms must be > 0, got 0"),
-    ("mobilenet.sweep", "--threads below 1", ["--threads", "0"], "--threads must be >= 1, got 0"),
+    ("mobilenet.sweep", "--threads below 1", ["--threads", "0"], "--threads takes integers >= 1, got 0"),
     ("mobilenet.sweep", "--latency_budget_ms that no model meets",
      ["--dataset", "folder:{folder}", "--alphas", "0.25", "--resolutions", "32", "--epochs", "1",
       "--config.batch_size=4", "--config.eval_batch_size=4", "--out", "{tmp}/sweep", "--latency_budget_ms", "0.000001"],
@@ -183,23 +182,23 @@ COVERED_ELSEWHERE = [
 ]
 
 
-def run_command(command, args, working_directory):
-    """Runs `command` (a script or a module) as `python command args` would, in this
-    process, from `working_directory`; returns (exit code, stdout, stderr)."""
-    from absl import flags
+# The command module behind each command line.
+COMMANDS = {"train.py": "train", "export_tflite.py": "export", "mobilenet.evaluate": "evaluate",
+            "mobilenet.benchmark": "benchmark", "mobilenet.predict": "predict", "mobilenet.costs": "costs",
+            "mobilenet.sweep": "sweep"}
 
-    defined = set(flags.FLAGS)
+
+def run_command(command, args, working_directory):
+    """Runs `command` as `python command args` would, in this process, from
+    `working_directory`; returns (exit code, stdout, stderr)."""
+    module = importlib.import_module(f"mobilenet.commands.{COMMANDS[command]}")
     stdout, stderr = io.StringIO(), io.StringIO()
     code = 0
     directory = os.getcwd()
     os.chdir(working_directory)  # where train.py's default runs/ would go
     try:
-        with mock.patch.object(sys, "argv", [command, *args]), contextlib.redirect_stdout(stdout), \
-                contextlib.redirect_stderr(stderr):
-            if command.endswith(".py"):
-                runpy.run_path(str(REPO / command), run_name="__main__")
-            else:
-                runpy.run_module(command, run_name="__main__")
+        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+            module.run([command, *args])
     except SystemExit as exit:
         if isinstance(exit.code, str):
             stderr.write(exit.code + "\n")  # what Python prints for sys.exit("message")
@@ -208,8 +207,6 @@ def run_command(command, args, working_directory):
             code = exit.code or 0
     finally:
         os.chdir(directory)
-        for name in set(flags.FLAGS) - defined:
-            delattr(flags.FLAGS, name)  # each command defines its flags afresh
     return code, stdout.getvalue(), stderr.getvalue()
 
 
@@ -238,10 +235,9 @@ def make_inputs(root):
     paths["two_classes"] = write_image_folder(root / "two_classes", classes=("cat", "dog"))
 
     paths["run"] = root / "run"
-    training.train_and_evaluate(tiny_config(f"folder:{paths['folder']}", epochs=1), str(paths["run"]))
-    job = release.from_workdir(str(paths["run"]), output=str(root / "run.tflite"), evaluate=False, threads=(),
-                               representative_samples=8)
-    release.run(job)
+    training.train(tiny_config(f"folder:{paths['folder']}", epochs=1), str(paths["run"]))
+    release.export(str(paths["run"]), output=str(root / "run.tflite"), evaluate=False, threads=(),
+                   representative_samples=8)
     paths["run_tflite"] = root / "run.tflite"
     paths["truncated_tflite"] = root / "cut.tflite"
     paths["truncated_tflite"].write_bytes(paths["run_tflite"].read_bytes()[:2000])
@@ -311,6 +307,8 @@ def test_errors_doc_is_up_to_date():
 def write_doc(path):
     import tempfile
 
+    from mobilenet import files
+
     with tempfile.TemporaryDirectory() as root:
         inputs = make_inputs(pathlib.Path(root))
         rows = []
@@ -343,9 +341,7 @@ def write_doc(path):
         "|---|---|---|---|",
         *[f"| `{command}` | {what} | {message} | {test} |" for command, what, message, test in COVERED_ELSEWHERE],
     ]
-    with open(str(path) + ".partial", "w") as file:
-        file.write("\n".join(lines) + "\n")
-    os.replace(str(path) + ".partial", path)
+    files.write_atomically(path, "\n".join(lines) + "\n")
     print(f"wrote {path}")
 
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from ai_edge_litert.interpreter import Interpreter
 
-from mobilenet import benchmark, costs, evaluate, export, input_pipeline, metadata, predict, release, training
+from mobilenet import conversion, evaluation, input_pipeline, latency, litert, metadata, model_costs, prediction, release, training
 from mobilenet import model as model_lib
 
 from conftest import run_script, tiny_config
@@ -31,14 +31,14 @@ def probe_workdir(shared, tmp_path_factory):
         init_from=str(shared / "models/keras_applications/mobilenet_2_5_224_tf_no_top.h5"),
         label_smoothing=0.0,
     )
-    training.train_and_evaluate(config, str(workdir))
+    training.train(config, str(workdir))
     return workdir
 
 
 @pytest.fixture(scope="module")
 def int8_report(probe_workdir):
-    job = release.from_workdir(str(probe_workdir), representative_samples=64, threads=(1,), benchmark_runs=5)
-    return release.run(job), job
+    exported = release.export(str(probe_workdir), representative_samples=64, threads=(1,), benchmark_runs=5)
+    return exported.report, exported
 
 
 def test_int8_agrees_with_keras_on_a_trained_model(int8_report):
@@ -46,7 +46,7 @@ def test_int8_agrees_with_keras_on_a_trained_model(int8_report):
     assert report["keras_top1"] > 0.6  # the model has learnt something worth agreeing on
     assert report["top1_agreement"] >= 0.9
     assert abs(report["tflite_top1"] - report["keras_top1"]) <= 0.05
-    saved = json.loads(open(os.path.splitext(job.output)[0] + ".report.json").read())
+    saved = json.loads(open(job.report_path).read())
     assert saved == json.loads(json.dumps(report))
     assert {"size_bytes", "mult_adds", "keras_top5", "tflite_top5", "latency_ms"} <= set(saved)
     assert set(saved["latency_ms"]["1"]) == {"median", "p90"}
@@ -54,7 +54,7 @@ def test_int8_agrees_with_keras_on_a_trained_model(int8_report):
 
 def test_int8_is_integer_throughout_with_raw_pixel_input(int8_report):
     _, job = int8_report
-    interpreter = Interpreter(model_path=job.output)
+    interpreter = Interpreter(model_path=job.tflite)
     interpreter.allocate_tensors()
     (image,) = interpreter.get_input_details()
     (scores,) = interpreter.get_output_details()
@@ -70,7 +70,7 @@ def test_int8_is_integer_throughout_with_raw_pixel_input(int8_report):
 
 def test_metadata_holds_labels_and_normalisation(int8_report, probe_workdir):
     _, job = int8_report
-    info = metadata.read_metadata(open(job.output, "rb").read())
+    info = metadata.read_metadata(open(job.tflite, "rb").read())
     labels = (probe_workdir / "labels.txt").read_text().split()
     assert info["labels"] == labels and len(labels) == 10
     assert (info["input_mean"], info["input_std"]) == (0.0, 1.0)
@@ -79,15 +79,15 @@ def test_metadata_holds_labels_and_normalisation(int8_report, probe_workdir):
 
 def test_tflite_mult_adds_equal_the_keras_cost_model(int8_report, probe_workdir):
     report, job = int8_report
-    content = open(job.output, "rb").read()
+    content = open(job.tflite, "rb").read()
     model = model_lib.load_model(str(probe_workdir / "best.keras"))
-    assert benchmark.mult_adds(content) == costs.model_cost(model).mult_adds == report["mult_adds"]
+    assert latency.mult_adds(content) == model_costs.model_cost(model).mult_adds == report["mult_adds"]
 
 
 def test_float32_export_equals_keras(probe_workdir, shared):
     model = model_lib.load_model(str(probe_workdir / "best.keras"))
-    content = export.export(model, "float32", [str(i) for i in range(10)], name="t", description="t")
-    classifier = evaluate.TFLiteClassifier(content)
+    content = conversion.export(model, "float32", [str(i) for i in range(10)], name="t", description="t")
+    classifier = litert.TFLiteClassifier(content)
     assert classifier.input["dtype"] == np.float32
     dataset = input_pipeline.load_dataset("imagenette/160px-v2", str(shared / "tensorflow_datasets"))
     pixels, _ = next(iter(input_pipeline.eval_images(dataset, 96, 16, split="validation[:16]")))
@@ -102,13 +102,13 @@ def test_int8_with_float32_input_takes_raw_pixels_and_scores_as_the_uint8_file(i
     dataset = input_pipeline.load_dataset("imagenette/160px-v2", str(shared / "tensorflow_datasets"),
                                           "train[:640]", "validation[:256]")
     calibration = input_pipeline.calibration_images(dataset, 96, 64, seed=0)
-    content = export.export(model, "int8", [str(i) for i in range(10)], name="t", description="t",
+    content = conversion.export(model, "int8", [str(i) for i in range(10)], name="t", description="t",
                             calibration_images=calibration.as_numpy_iterator(), input_type="float32")
-    float_input = evaluate.TFLiteClassifier(content)
+    float_input = litert.TFLiteClassifier(content)
     assert float_input.input["dtype"] == np.float32
     ops = [op["op_name"] for op in float_input.interpreter._get_ops_details()]
     assert ops[0] == "QUANTIZE" and "DEQUANTIZE" not in ops
-    uint8_input = evaluate.TFLiteClassifier(open(job.output, "rb").read())
+    uint8_input = litert.TFLiteClassifier(open(job.tflite, "rb").read())
     pixels, _ = next(iter(input_pipeline.eval_images(dataset, 96, 16, split="validation[:16]")))
     # Same calibration, same quantized body: only the type of the pixels going in differs.
     for image in np.round(pixels.numpy()):  # whole pixel values, which both types hold exactly
@@ -118,20 +118,20 @@ def test_int8_with_float32_input_takes_raw_pixels_and_scores_as_the_uint8_file(i
 def test_benchmark_compares_files_interleaved(shared):
     official = shared / OFFICIAL
     contents = {name: (official / f"mobilenet_v1_{name}_quant.tflite").read_bytes() for name in ("0.25_128", "0.5_160")}
-    results = benchmark.compare(contents, threads=(1,), warmup=1, runs=30)
+    results = latency.compare(contents, threads=(1,), warmup=1, runs=30)
     assert set(results) == set(contents)
     for name, content in contents.items():
         stats = results[name][1]
         assert 0 < stats["min_ms"] <= stats["median_ms"] <= stats["p90_ms"]
         # Each file's rate comes from its own mult-adds: results are not mixed up between files.
-        assert stats["g_mult_adds_per_s"] == pytest.approx(benchmark.mult_adds(content) / stats["median_ms"] / 1e6)
+        assert stats["g_mult_adds_per_s"] == pytest.approx(latency.mult_adds(content) / stats["median_ms"] / 1e6)
 
 
 @pytest.mark.parametrize("quantization", ["float16", "dynamic"])
 def test_float16_and_dynamic_exports_track_keras(probe_workdir, shared, quantization):
     model = model_lib.load_model(str(probe_workdir / "best.keras"))
-    content = export.export(model, quantization, [str(i) for i in range(10)], name="t", description="t")
-    classifier = evaluate.TFLiteClassifier(content)
+    content = conversion.export(model, quantization, [str(i) for i in range(10)], name="t", description="t")
+    classifier = litert.TFLiteClassifier(content)
     dataset = input_pipeline.load_dataset("imagenette/160px-v2", str(shared / "tensorflow_datasets"))
     pixels, _ = next(iter(input_pipeline.eval_images(dataset, 96, 16, split="validation[:16]")))
     tflite_scores = np.stack([classifier(image) for image in pixels.numpy()])
@@ -147,7 +147,7 @@ def test_mediapipe_image_classifier_returns_our_class_names(int8_report, probe_w
     from mediapipe.tasks.python import BaseOptions
 
     _, job = int8_report
-    options = vision.ImageClassifierOptions(base_options=BaseOptions(model_asset_path=job.output), max_results=3)
+    options = vision.ImageClassifierOptions(base_options=BaseOptions(model_asset_path=job.tflite), max_results=3)
     with vision.ImageClassifier.create_from_options(options) as classifier:
         result = classifier.classify(mediapipe.Image.create_from_file(str(shared / "images/parrot.jpg")))
     categories = result.classifications[0].categories
@@ -162,9 +162,9 @@ def test_mediapipe_image_classifier_returns_our_class_names(int8_report, probe_w
 )
 def test_official_google_models_classify_the_test_photos(shared, model_file, image, expected):
     path = str(shared / OFFICIAL / model_file)
-    classifier = evaluate.TFLiteClassifier(evaluate.read_tflite(path))
-    labels = predict.load_labels(classifier, path, str(shared / OFFICIAL / "imagenet_labels.txt"))
-    (name, score), *_ = predict.classify(classifier, labels, str(shared / "images" / image))
+    classifier = litert.TFLiteClassifier(litert.read_tflite(path))
+    labels = prediction.load_labels(classifier, path, str(shared / OFFICIAL / "imagenet_labels.txt"))
+    (name, score), *_ = prediction.classify_image(classifier, labels, str(shared / "images" / image))
     assert name == expected and score > 0.4
 
 
@@ -180,15 +180,15 @@ def test_official_model_evaluates_on_imagenette_through_the_cli(shared):
 
 
 def test_label_mapping_finds_background_offset_and_imagenet_classes():
-    np.testing.assert_array_equal(evaluate.label_mapping(4, ["a", "b", "c"]), [1, 2, 3])
-    np.testing.assert_array_equal(evaluate.label_mapping(3, ["a", "b", "c"]), [0, 1, 2])
-    np.testing.assert_array_equal(evaluate.label_mapping(1001, ["n01440764", "n02102040"]), [1, 218])
-    with pytest.raises(ValueError, match="give --label_offset"):
-        evaluate.label_mapping(7, ["a", "b"])
+    np.testing.assert_array_equal(evaluation.label_mapping(4, ["a", "b", "c"]), [1, 2, 3])
+    np.testing.assert_array_equal(evaluation.label_mapping(3, ["a", "b", "c"]), [0, 1, 2])
+    np.testing.assert_array_equal(evaluation.label_mapping(1001, ["n01440764", "n02102040"]), [1, 218])
+    with pytest.raises(ValueError, match="give label_offset"):
+        evaluation.label_mapping(7, ["a", "b"])
     # A file that names its classes maps by name, and refuses a dataset of other classes.
-    np.testing.assert_array_equal(evaluate.label_mapping(3, ["c", "a"], model_labels=["a", "b", "c"]), [2, 0])
+    np.testing.assert_array_equal(evaluation.label_mapping(3, ["c", "a"], model_labels=["a", "b", "c"]), [2, 0])
     with pytest.raises(ValueError, match=r"classes \(x, y\) are not the model's \(a, b, c\)"):
-        evaluate.label_mapping(3, ["x", "y"], model_labels=["a", "b", "c"])
+        evaluation.label_mapping(3, ["x", "y"], model_labels=["a", "b", "c"])
 
 
 def test_benchmark_cli_reports_statistics(shared):

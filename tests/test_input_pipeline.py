@@ -5,6 +5,7 @@ import pytest
 import tensorflow as tf
 
 from mobilenet import input_pipeline as ip
+from mobilenet.errors import ParameterError
 
 
 def test_folder_dataset_splits_classes_and_formats(image_folder):
@@ -83,7 +84,7 @@ def test_folder_without_class_directories(tmp_path):
 
 
 def test_unknown_split(image_folder):
-    with pytest.raises(ValueError, match="--eval_split 'test' is not a split"):
+    with pytest.raises(ValueError, match="^eval_split 'test' is not a split"):
         ip.load_dataset(f"folder:{image_folder}", train_split="train", eval_split="test")
 
 
@@ -91,7 +92,8 @@ def test_download_failure_message_says_where_to_point_data_dir(tmp_path):
     import tensorflow_datasets as tfds
 
     builder = tfds.builder("tf_flowers", data_dir=str(tmp_path))
-    message = ip._download_failure_message("tf_flowers", builder, OSError("Name resolution failed\nmore"))
+    template = ip._download_failure_message("tf_flowers", builder, OSError("Name resolution failed\nmore"))
+    message = ParameterError(template).message(lambda parameter: f"--{parameter}")  # as a command shows it
     assert str(tmp_path) in message and "--data_dir" in message and "\n" not in message
 
 

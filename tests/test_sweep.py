@@ -5,7 +5,8 @@ import os
 
 import pytest
 
-from mobilenet import sweep
+from mobilenet import model_selection as sweep
+from mobilenet import names
 
 from conftest import run_script, tiny_config
 
@@ -32,7 +33,7 @@ def test_every_model_is_trained_exported_and_measured(swept):
     assert {(row["alpha"], row["resolution"]) for row in table} == {(a, r) for a in ALPHAS for r in RESOLUTIONS}
     assert [row["mult_adds_m"] for row in table] == sorted(row["mult_adds_m"] for row in table)  # cheapest first
     for row in table:
-        workdir = out / "runs" / f"mobilenet_v1_{row['alpha']:.2f}_{int(row['resolution'])}"
+        workdir = out / "runs" / names.model_name(row["alpha"], int(row["resolution"]))
         assert (workdir / "int8.tflite").stat().st_size / 1e6 == pytest.approx(row["int8_size_mb"])
         assert 0 <= row["int8_top1"] <= 1 and 0 <= row["float_top1"] <= 1
         assert 0 < row["latency_median_ms"] <= row["latency_p90_ms"]
@@ -49,7 +50,7 @@ def test_tables_plots_and_selection_agree(swept):
     for name in ("accuracy_vs_latency.png", "accuracy_vs_multadds.png"):
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     best = max(rows, key=lambda row: (row["int8_top1"], -row["latency_median_ms"]))
-    workdir = out / "runs" / f"mobilenet_v1_{best['alpha']:.2f}_{best['resolution']}"
+    workdir = out / "runs" / names.model_name(best["alpha"], best["resolution"])
     assert (out / "selected.tflite").read_bytes() == (workdir / "int8.tflite").read_bytes()
     assert (out / "labels.txt").read_text().split() == ["blue", "green", "red"]
     assert f"**α {best['alpha']:g}, ρ {best['resolution']}**" in markdown

@@ -1,4 +1,4 @@
-"""train_and_evaluate: the work directory's contents, resuming, transfer learning, errors."""
+"""training.train: the work directory's contents, resuming, transfer learning, errors."""
 
 import csv
 import errno
@@ -8,7 +8,6 @@ import platform
 import signal
 import subprocess
 import sys
-import time
 
 import keras
 import numpy as np
@@ -16,9 +15,11 @@ import pytest
 
 from ai_edge_litert import schema_py_generated as schema
 
-from mobilenet import export, training
+from mobilenet import conversion, distribution, training
+from mobilenet.commands import cli
+from mobilenet.errors import ParameterError, StorageError
 
-from conftest import REPO, run_script, tiny_config, write_image_folder
+from conftest import REPO, run_script, tiny_config, wait_for_file, write_image_folder
 
 
 def history_epochs(workdir):
@@ -29,7 +30,7 @@ def history_epochs(workdir):
 @pytest.fixture(scope="module")
 def trained_workdir(image_folder, tmp_path_factory):
     workdir = tmp_path_factory.mktemp("run")
-    training.train_and_evaluate(tiny_config(f"folder:{image_folder}"), str(workdir))
+    training.train(tiny_config(f"folder:{image_folder}"), str(workdir))
     return workdir
 
 
@@ -54,35 +55,45 @@ def test_rerun_with_more_epochs_resumes(trained_workdir, image_folder, capsys):
     stale = [trained_workdir / ".history.partial-99999.csv", trained_workdir / "checkpoints" / ".epoch_0003.partial-99999.keras"]
     for path in stale:
         path.write_bytes(b"half")
-    history = training.train_and_evaluate(tiny_config(f"folder:{image_folder}", epochs=3), str(trained_workdir))
+    history = training.train(tiny_config(f"folder:{image_folder}", epochs=3), str(trained_workdir)).history
     assert [row["epoch"] for row in history] == [1, 2, 3]
     assert "Resuming" in capsys.readouterr().out
     assert os.listdir(trained_workdir / "checkpoints") == ["epoch_0003.keras"]
     assert not any(path.exists() for path in stale)
 
 
+# train.py, stopped in the middle of epoch 3 until it is killed; it says so in a file.
+STOPPED_IN_EPOCH_3 = """
+import pathlib, sys, time
+from mobilenet import training
+from mobilenet.commands import train
+
+class StopInEpoch3(training.EpochRecorder):
+    def on_train_batch_end(self, batch, logs=None):
+        super().on_train_batch_end(batch, logs)
+        if len(self.history) == 2 and batch == 1:
+            pathlib.Path(sys.argv[1]).touch()
+            time.sleep(600)  # until the test kills it
+
+training.EpochRecorder = StopInEpoch3
+train.run(["train.py", *sys.argv[2:]])
+"""
+
+
 def test_killed_run_resumes_from_last_finished_epoch(image_folder, tmp_path):
     """SIGKILL in the middle of epoch 3, then the same command again."""
-    workdir = tmp_path / "run"
-    command = [sys.executable, "train.py", "--dataset", f"folder:{image_folder}", "--alpha", "0.25",
-               "--resolution", "32", "--epochs", "4", "--batch_size", "2", "--workdir", str(workdir),
-               "--config.warmup_epochs=0", "--config.eval_batch_size=8"]
-    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    checkpoint = workdir / "checkpoints" / "epoch_0002.keras"
-    deadline = time.time() + 300
-    while not checkpoint.exists() and time.time() < deadline and process.poll() is None:
-        time.sleep(0.05)
-    time.sleep(0.5)  # into epoch 3
+    workdir, stopped = tmp_path / "run", tmp_path / "stopped"
+    flags = ["--dataset", f"folder:{image_folder}", "--alpha", "0.25", "--resolution", "32", "--epochs", "4",
+             "--batch_size", "2", "--workdir", str(workdir), "--config.warmup_epochs=0", "--config.eval_batch_size=8"]
+    process = subprocess.Popen([sys.executable, "-c", STOPPED_IN_EPOCH_3, str(stopped), *flags], cwd=REPO,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    wait_for_file(stopped, process)
     process.send_signal(signal.SIGKILL)
-    process.wait()
-    # An epoch is finished once its checkpoint is renamed into place; the history row written
-    # just before it may be one epoch ahead, and resuming drops it.
-    checkpoints = sorted(os.listdir(workdir / "checkpoints"))
-    finished = int(checkpoints[-1][len("epoch_"):-len(".keras")])
-    assert finished in (2, 3)
-    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
+    process.communicate()
+    assert os.listdir(workdir / "checkpoints") == ["epoch_0002.keras"]
+    result = run_script("train.py", *flags)
     assert result.returncode == 0, result.stderr[-2000:]
-    assert f"Resuming {workdir} after epoch {finished} of 4" in result.stdout
+    assert f"Resuming {workdir} after epoch 2 of 4" in result.stdout
     assert history_epochs(workdir) == [1, 2, 3, 4]
     assert os.listdir(workdir / "checkpoints") == ["epoch_0004.keras"]
     assert not [path for path in workdir.rglob("*") if "partial" in path.name]
@@ -102,30 +113,30 @@ def test_full_disk_stops_with_a_message_and_loses_no_finished_epoch(image_folder
 
     monkeypatch.setattr(keras.Model, "save", save_until_full)
     workdir = tmp_path / "run"
-    with pytest.raises(ValueError, match=r"^No space left on device: .*; the last finished epoch is kept"):
-        training.train_and_evaluate(tiny_config(f"folder:{image_folder}"), str(workdir))
+    with pytest.raises(StorageError, match=r"^No space left on device: .*; the last finished epoch is kept"):
+        training.train(tiny_config(f"folder:{image_folder}"), str(workdir))
     assert not [path for path in workdir.rglob("*") if "partial" in path.name]
     assert os.listdir(workdir / "checkpoints") == ["epoch_0001.keras"]
     monkeypatch.setattr(keras.Model, "save", save)
-    history = training.train_and_evaluate(tiny_config(f"folder:{image_folder}"), str(workdir))
+    history = training.train(tiny_config(f"folder:{image_folder}"), str(workdir)).history
     assert [row["epoch"] for row in history] == [1, 2]
 
 
 def test_unwritable_workdir_is_refused_before_training(image_folder, tmp_path):
     (tmp_path / "a_file").write_text("")
-    with pytest.raises(ValueError, match="--workdir .*a_file/run cannot be written: Not a directory"):
-        training.train_and_evaluate(tiny_config(f"folder:{image_folder}"), str(tmp_path / "a_file" / "run"))
+    with pytest.raises(ValueError, match="^workdir .*a_file/run cannot be written: Not a directory"):
+        training.train(tiny_config(f"folder:{image_folder}"), str(tmp_path / "a_file" / "run"))
 
 
 def test_workdir_of_another_run_is_refused(trained_workdir, image_folder):
     with pytest.raises(ValueError, match=r"holds another run \(alpha 0.25 -> 0.5\)"):
-        training.train_and_evaluate(tiny_config(f"folder:{image_folder}", alpha=0.5), str(trained_workdir))
+        training.train(tiny_config(f"folder:{image_folder}", alpha=0.5), str(trained_workdir))
 
 
 def test_backbone_from_keras_weights_file_stays_frozen(shared, image_folder, tmp_path):
     weights = str(shared / "models/keras_applications/mobilenet_2_5_224_tf_no_top.h5")
     config = tiny_config(f"folder:{image_folder}", init_from=weights, frozen_epochs=1, epochs=1)
-    training.train_and_evaluate(config, str(tmp_path))
+    training.train(config, str(tmp_path))
     trained = keras.saving.load_model(tmp_path / "final.keras", safe_mode=True)
     reference = keras.applications.MobileNet(input_shape=(224, 224, 3), alpha=0.25, include_top=False, weights=weights)
     for name in ("conv1", "conv_dw_7", "conv_pw_13", "conv_pw_13_bn"):
@@ -154,13 +165,13 @@ def tflite_structure(content, with_values=False):
 
 def test_mixed_precision_trains_in_bfloat16_and_exports_as_float32(image_folder, tmp_path):
     config = tiny_config(f"folder:{image_folder}", epochs=1, mixed_precision="mixed_bfloat16", strategy="mirrored")
-    history = training.train_and_evaluate(config, str(tmp_path / "mixed"))
+    history = training.train(config, str(tmp_path / "mixed")).history
     mixed = keras.saving.load_model(tmp_path / "mixed" / "final.keras", safe_mode=True)
     assert mixed.get_layer("conv_pw_13").compute_dtype == "bfloat16"
     # The classifier's softmax, and so the loss, stay in float32.
     assert mixed.get_layer("predictions").compute_dtype == "float32"
     assert mixed.output.dtype == "float32" and np.isfinite(history[-1]["loss"])
-    training.train_and_evaluate(tiny_config(f"folder:{image_folder}", epochs=1), str(tmp_path / "plain"))
+    training.train(tiny_config(f"folder:{image_folder}", epochs=1), str(tmp_path / "plain"))
     plain = keras.saving.load_model(tmp_path / "plain" / "final.keras", safe_mode=True)
     assert plain.get_layer("conv_pw_13").compute_dtype == "float32"
 
@@ -170,7 +181,7 @@ def test_mixed_precision_trains_in_bfloat16_and_exports_as_float32(image_folder,
     same_weights.set_weights(mixed.get_weights())
     calibration = np.random.default_rng(0).integers(0, 256, (4, 32, 32, 3), dtype=np.uint8)
     for quantization in ("float32", "int8"):
-        files = [export.convert(m, quantization, calibration) for m in (mixed, same_weights, plain)]
+        files = [conversion.convert(m, quantization, calibration) for m in (mixed, same_weights, plain)]
         assert tflite_structure(files[0], with_values=True) == tflite_structure(files[1], with_values=True)
         assert tflite_structure(files[0]) == tflite_structure(files[2])
         assert schema.TensorType.BFLOAT16 not in tflite_structure(files[0])[1]
@@ -179,31 +190,32 @@ def test_mixed_precision_trains_in_bfloat16_and_exports_as_float32(image_folder,
 @pytest.mark.parametrize(
     "overrides,message",
     [
-        ({"init_from": "/no/such/weights.h5"}, "--init_from /no/such/weights.h5: no such .h5 or .keras file"),
-        ({"batch_size": 0}, "--batch_size must be >= 1"),
-        ({"batch_size": 1000}, "--batch_size 1000 is larger than the train split"),
-        ({"epochs": 0}, "--epochs must be >= 1"),
-        ({"alpha": 0.0}, "alpha must be a number > 0"),
-        ({"resolution": 16}, "resolution must be an integer >= 32"),
-        ({"frozen_epochs": 1}, "--config.frozen_epochs needs --init_from"),
+        ({"init_from": "/no/such/weights.h5"}, "^init_from /no/such/weights.h5: no such .h5 or .keras file"),
+        ({"batch_size": 0}, "^config.batch_size must be >= 1"),
+        ({"batch_size": 1000}, "^config.batch_size 1000 is larger than the train split"),
+        ({"epochs": 0}, "^config.epochs must be >= 1"),
+        ({"alpha": 0.0}, "^alpha must be a number > 0"),
+        ({"resolution": 16}, "^resolution must be an integer >= 32"),
+        ({"frozen_epochs": 1}, "^config.frozen_epochs needs config.init_from"),
+        ({"strategy": "horovod"}, "^config.strategy must be default, mirrored, multi_worker or tpu"),
     ],
 )
-def test_bad_config_gets_one_line_error(image_folder, tmp_path, overrides, message):
-    with pytest.raises(ValueError, match=message):
-        training.train_and_evaluate(tiny_config(f"folder:{image_folder}", **overrides), str(tmp_path / "run"))
+def test_bad_config_raises_an_error_naming_the_field(image_folder, tmp_path, overrides, message):
+    with pytest.raises(ParameterError, match=message):
+        training.train(tiny_config(f"folder:{image_folder}", **overrides), str(tmp_path / "run"))
 
 
 def test_init_from_a_file_that_does_not_fit(image_folder, tmp_path, trained_workdir):
     # A 0.25 model's weights do not fit a 0.5 model.
     config = tiny_config(f"folder:{image_folder}", alpha=0.5, init_from=str(trained_workdir / "final.keras"))
     with pytest.raises(ValueError, match="does not fit MobileNet V1 alpha 0.5"):
-        training.train_and_evaluate(config, str(tmp_path / "run"))
+        training.train(config, str(tmp_path / "run"))
 
 
 def test_nan_loss_stops_training_with_a_message(image_folder, tmp_path):
     config = tiny_config(f"folder:{image_folder}", learning_rate=1e30, epochs=1, label_smoothing=0.0)
-    with pytest.raises(training.TrainingDiverged, match="lower --config.learning_rate"):
-        training.train_and_evaluate(config, str(tmp_path))
+    with pytest.raises(training.TrainingDiverged, match="lower config.learning_rate"):
+        training.train(config, str(tmp_path))
     assert not (tmp_path / "checkpoints").exists()
 
 
@@ -215,7 +227,7 @@ def test_one_epoch_on_tfds_mock_data(shared, tmp_path):
     with tfds.testing.mock_data(num_examples=16, data_dir=data_dir):
         config = tiny_config("imagenette/160px-v2", data_dir=data_dir, train_split="train[:16]",
                              eval_split="validation[:16]", epochs=1)
-        history = training.train_and_evaluate(config, str(tmp_path))
+        history = training.train(config, str(tmp_path)).history
     assert [row["epoch"] for row in history] == [1]
     assert np.isfinite(history[0]["loss"]) and 0 <= history[0]["val_top1"] <= 1
     labels = (tmp_path / "labels.txt").read_text().split()
@@ -227,7 +239,7 @@ def test_training_on_a_folder_dataset_beats_chance(tmp_path):
     folder = write_image_folder(tmp_path / "images", per_split=(("train", 24), ("val", 8)))
     # A gentle rate and moving statistics that catch up within the 72 steps of this run.
     config = tiny_config(f"folder:{folder}", epochs=8, batch_norm_momentum=0.5, learning_rate=0.02, dropout_rate=0.0)
-    history = training.train_and_evaluate(config, str(tmp_path / "run"))
+    history = training.train(config, str(tmp_path / "run")).history
     assert history[-1]["val_top1"] > 0.6  # three classes: chance is 1/3
 
 
@@ -239,8 +251,9 @@ tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfigur
 sys.path[:0] = [{repo!r}, {tests!r}]
 from conftest import tiny_config
 from mobilenet import training
-print("replicas", training.make_strategy("mirrored").num_replicas_in_sync)
-history = training.train_and_evaluate(tiny_config(sys.argv[1], strategy="mirrored"), sys.argv[2])
+from mobilenet import distribution
+print("replicas", distribution.make_strategy("mirrored").num_replicas_in_sync)
+history = training.train(tiny_config(sys.argv[1], strategy="mirrored"), sys.argv[2]).history
 print("epochs", [row["epoch"] for row in history])
 """
 
@@ -256,13 +269,58 @@ def test_mirrored_strategy_on_two_logical_cpus(image_folder, tmp_path):
     assert not np.allclose(model.get_layer("conv1_bn").moving_mean.numpy(), 0.0)
 
 
-@pytest.mark.parametrize("setting", [None, "0"])
-def test_importing_mobilenet_turns_onednn_on_unless_the_environment_says(setting):
-    env = {key: value for key, value in os.environ.items() if key != "TF_ENABLE_ONEDNN_OPTS"}
-    if setting is not None:
-        env["TF_ENABLE_ONEDNN_OPTS"] = setting
-    result = run_script("-c", "import os, mobilenet; print(os.environ.get('TF_ENABLE_ONEDNN_OPTS', 'unset'))", env=env)
+def test_importing_mobilenet_changes_no_environment_variable():
+    script = ("import os; before = dict(os.environ); import mobilenet; mobilenet.get_config(); "
+              "print(dict(os.environ) == before)")
+    result = run_script("-c", script)
     assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "True"
+
+
+@pytest.mark.parametrize("setting", [None, "0"])
+def test_commands_turn_onednn_on_unless_the_environment_says(setting, monkeypatch):
+    if setting is None:
+        monkeypatch.delenv("TF_ENABLE_ONEDNN_OPTS", raising=False)
+    else:
+        monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", setting)
+    before = dict(os.environ)
+    with cli.environment():
+        inside = os.environ.get("TF_ENABLE_ONEDNN_OPTS", "unset")
     x86 = platform.machine().lower() in ("x86_64", "amd64")  # oneDNN's switch is for x86 only
-    expected = setting or ("1" if x86 else "unset")
-    assert result.stdout.strip() == expected
+    assert inside == (setting or ("1" if x86 else "unset"))
+    assert dict(os.environ) == before  # what a command set is undone when it ends
+
+
+def test_a_second_model_in_the_process_sees_none_of_the_first_ones_settings(image_folder, tmp_path):
+    """Mixed precision and a strategy are the first run's alone."""
+    from keras.src.backend.tensorflow import trainer as tf_trainer
+
+    keras_reduce = tf_trainer.reduce_per_replica
+    first = tiny_config(f"folder:{image_folder}", epochs=1, mixed_precision="mixed_float16", strategy="mirrored")
+    training.train(first, str(tmp_path / "first"))
+    assert keras.mixed_precision.global_policy().name == "float32"
+    training.train(tiny_config(f"folder:{image_folder}", epochs=1), str(tmp_path / "second"))
+    second = keras.saving.load_model(tmp_path / "second" / "final.keras", safe_mode=True)
+    assert {layer.dtype_policy.name for layer in second.layers} == {"float32"}
+    assert not isinstance(second.optimizer, keras.optimizers.LossScaleOptimizer)
+    assert tf_trainer.reduce_per_replica is keras_reduce
+
+
+def test_multi_worker_workarounds_are_undone_when_the_fit_ends():
+    """keras-team/keras#20585's workarounds live only as long as a multi-worker fit."""
+    import types
+
+    import tensorflow as tf
+    from keras.src.backend.tensorflow import trainer as tf_trainer
+
+    keras_reduce = tf_trainer.reduce_per_replica
+    # A stand-in model under MultiWorkerMirroredStrategy (a real one needs a fresh process).
+    strategy = object.__new__(tf.distribute.MultiWorkerMirroredStrategy)
+    model = types.SimpleNamespace(distribute_strategy=strategy)
+    with distribution.multi_worker_fit(model):
+        assert tf_trainer.reduce_per_replica is not keras_reduce and hasattr(model, "_maybe_symbolic_build")
+    assert tf_trainer.reduce_per_replica is keras_reduce and not hasattr(model, "_maybe_symbolic_build")
+    with pytest.raises(RuntimeError):  # undone on errors too
+        with distribution.multi_worker_fit(model):
+            raise RuntimeError
+    assert tf_trainer.reduce_per_replica is keras_reduce

@@ -11,19 +11,21 @@ itself, while the uint8-to-int8 step runs in a plain TFLite kernel outside it
 
 import contextlib
 import io
+import warnings
 
 import keras
 import numpy as np
 import tensorflow as tf
 
 from mobilenet import metadata
+from mobilenet.errors import ParameterError
 
 QUANTIZATIONS = ("int8", "float16", "dynamic", "float32")
 OUTPUT_TYPES = ("uint8", "float32")
 INPUT_TYPES = ("uint8", "float32")
 
 
-def convert(model, quantization="int8", calibration_images=None, output_type="uint8", input_type="uint8"):
+def convert(model, quantization="int8", calibration_images=None, output_type=None, input_type=None):
     """Converts `model` (taking raw pixels) to TFLite flatbuffer bytes with batch size 1.
 
     Args:
@@ -33,17 +35,14 @@ def convert(model, quantization="int8", calibration_images=None, output_type="ui
         weights), "dynamic" (int8 weights, float activations) or "float32".
       calibration_images: for int8, an iterable of uint8 (ρ, ρ, 3) images, typically
         training images through the eval preprocessing.
-      output_type: for int8, the type of the output scores: "uint8" (fully integer,
-        like Google's published models; scale 1/256) or "float32".
-      input_type: for int8, the type of the input pixels: "uint8" or "float32" (both
-        raw pixels in [0, 255]).
+      output_type: int8 only, the type of the output scores: "uint8" (the default;
+        fully integer, like Google's published models; scale 1/256) or "float32".
+      input_type: int8 only, the type of the input pixels: "uint8" (the default) or
+        "float32" (both raw pixels in [0, 255]).
     """
-    if quantization not in QUANTIZATIONS:
-        raise ValueError(f"--quantization must be one of {', '.join(QUANTIZATIONS)}, got {quantization!r}")
-    if output_type not in OUTPUT_TYPES:
-        raise ValueError(f"--output_type must be uint8 or float32, got {output_type!r}")
-    if input_type not in INPUT_TYPES:
-        raise ValueError(f"--input_type must be uint8 or float32, got {input_type!r}")
+    check_quantization(quantization, output_type, input_type)
+    if quantization == "int8" and calibration_images is None:
+        raise ParameterError("{calibration_images} are needed for int8 quantization")
     model = _in_float32(model)
     resolution = model.input.shape[1]
     # A batch-1 input, as on a phone: fixed shapes let the runtime plan memory once.
@@ -54,17 +53,32 @@ def convert(model, quantization="int8", calibration_images=None, output_type="ui
     if quantization == "float16":
         converter.target_spec.supported_types = [tf.float16]
     if quantization == "int8":
-        if calibration_images is None:
-            raise ValueError("int8 quantization needs calibration images")
         converter.representative_dataset = lambda: _representative_dataset(calibration_images, resolution)
         # Integer builtins only: conversion fails loudly rather than leave a float op.
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-        converter.inference_input_type = tf.uint8 if input_type == "uint8" else tf.float32
-        converter.inference_output_type = tf.uint8 if output_type == "uint8" else tf.float32
+        converter.inference_input_type = tf.float32 if input_type == "float32" else tf.uint8
+        converter.inference_output_type = tf.float32 if output_type == "float32" else tf.uint8
     # Keras prints the whole signature of the SavedModel the converter goes through (a
-    # line per weight); the conversion's result is what matters.
-    with contextlib.redirect_stdout(io.StringIO()):
+    # line per weight), and the converter warns that a uint8 input has no statistics: the
+    # calibration gives them (scale 1, zero point 0, tested). The result is what matters.
+    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Statistics for quantized inputs were expected")
         return converter.convert()
+
+
+def check_quantization(quantization, output_type=None, input_type=None):
+    """Raises ParameterError for an unknown quantization or type, or a type given for a
+    file that is float32 at both ends."""
+    if quantization not in QUANTIZATIONS:
+        raise ParameterError(f"{{quantization}} must be one of {', '.join(QUANTIZATIONS)}, got {quantization!r}")
+    for parameter, value, valid in (("output_type", output_type, OUTPUT_TYPES), ("input_type", input_type, INPUT_TYPES)):
+        if value is None:
+            continue
+        if quantization != "int8":
+            raise ParameterError(f"{{{parameter}}} is for {{quantization}} int8 only (a {quantization} file is "
+                                 "float32 at both ends)")
+        if value not in valid:
+            raise ParameterError(f"{{{parameter}}} must be {' or '.join(valid)}, got {value!r}")
 
 
 def _in_float32(model):
@@ -94,8 +108,8 @@ def _representative_dataset(images, resolution):
         yield [np.asarray(image, np.float32)[None]]
 
 
-def export(model, quantization, class_names, name, description, calibration_images=None, output_type="uint8",
-           input_type="uint8"):
+def export(model, quantization, class_names, name, description, calibration_images=None, output_type=None,
+           input_type=None):
     """Converted bytes with TFLite metadata: raw-pixel input (mean 0, std 1) and labels."""
     flatbuffer = convert(model, quantization, calibration_images, output_type, input_type)
     return metadata.add_metadata(

@@ -1,0 +1,58 @@
+"""Choose the right-sized model: train, export and measure MobileNet V1 over α × ρ.
+
+  python -m mobilenet.sweep --alphas 0.25,0.5,0.75,1.0 --resolutions 128,160,192,224 \
+      --dataset imagenette/160px-v2 --epochs 2 --out runs/sweep --latency_budget_ms 2
+
+Writes sweep.csv, sweep.md, two plots and (with --latency_budget_ms) selected.tflite
+into --out; rerun the same command to resume.
+"""
+
+import os
+
+from absl import flags
+
+from mobilenet.commands import cli
+from mobilenet.errors import ParameterError
+
+SHORTCUTS = ("dataset", "data_dir", "epochs")
+DEFAULT_CONFIG = os.path.join(os.path.dirname(os.path.dirname(__file__)), "configs", "sweep.py")
+
+
+def define_flags(flag_values, argv):
+    define = dict(flag_values=flag_values)
+    cli.define_config_file(flag_values, argv, DEFAULT_CONFIG, "Training config of every model.")
+    flags.DEFINE_list("alphas", ["0.25", "0.5", "0.75", "1.0"], "Width multipliers α, comma-separated.", **define)
+    flags.DEFINE_list("resolutions", ["128", "160", "192", "224"], "Input sides ρ, comma-separated.", **define)
+    flags.DEFINE_string("dataset", None, "TFDS dataset name, or folder:PATH. Overrides the config.", **define)
+    flags.DEFINE_string("data_dir", None, "TFDS data directory. Overrides the config.", **define)
+    flags.DEFINE_integer("epochs", None, "Epochs per model. Overrides the config.", **define)
+    flags.DEFINE_string("out", os.path.join("runs", "sweep"), "Output directory.", **define)
+    flags.DEFINE_float("latency_budget_ms", None, "Select the most accurate model with a median latency within this.",
+                       **define)
+    flags.DEFINE_integer("threads", 1, "Interpreter threads for the latency.", **define)
+
+
+def main(flag_values, arguments):
+    from mobilenet import model_selection
+
+    if arguments:
+        raise ParameterError(f"unexpected arguments: {' '.join(arguments)}")
+    model_selection.run_sweep(
+        cli.config_from_flags(flag_values, SHORTCUTS),
+        cli.parse_list(flag_values.alphas, "--alphas", float, "numbers > 0"),
+        cli.parse_list(flag_values.resolutions, "--resolutions", int, "integers >= 32"),
+        flag_values.out,
+        flag_values.threads,
+        flag_values.latency_budget_ms,
+    )
+
+
+def run(argv=None):
+    cli.run_command("mobilenet.sweep", __doc__, define_flags, main, argv, flag_name=_flag_name)
+
+
+def _flag_name(parameter):
+    from mobilenet.configs import sweep
+
+    # A model's run directory is inside --out.
+    return cli.config_flag_name(SHORTCUTS, sweep.get_config(), other={"workdir": "--out"})(parameter)

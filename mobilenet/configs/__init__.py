@@ -1,0 +1,66 @@
+"""Training configs: `get_config("default" | "finetune" | "imagenet" | "sweep" | PATH, **fields)`.
+
+Each config module has a `get_config()` returning an `ml_collections.ConfigDict`, as
+in the Flax examples; `validate(config)` checks its fields before anything is built.
+"""
+
+import importlib
+import importlib.util
+import os
+
+from mobilenet.errors import ParameterError
+
+NAMES = ("default", "finetune", "imagenet", "sweep")
+OPTIMIZERS = ("sgd", "rmsprop")
+LR_SCHEDULES = ("cosine", "exponential")
+MIXED_PRECISION = ("", "mixed_float16", "mixed_bfloat16")
+
+
+def get_config(name="default", **fields):
+    """The config `name` (one of NAMES, or the path of a config file), with `fields` set.
+
+    >>> config = get_config("finetune", alpha=0.25, dataset="folder:/data/pets")
+    """
+    if name in NAMES:
+        module = importlib.import_module(f"mobilenet.configs.{name}")
+    elif str(name).endswith(".py") and os.path.isfile(name):
+        spec = importlib.util.spec_from_file_location("mobilenet_user_config", name)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    else:
+        raise ParameterError(f"{{name}} must be one of {', '.join(NAMES)} or a config file (.py), got {name!r}")
+    config = module.get_config()
+    for field, value in fields.items():
+        if field not in config:
+            raise ParameterError(f"{{{field}}} is not a config field; the fields are {', '.join(sorted(config))}",
+                                 parameter=field)
+        config[field] = value
+    return config
+
+
+def validate(config):
+    """Raises ParameterError naming the first field (as `config.FIELD`) with a bad value.
+
+    The model's own fields (alpha, resolution, variant) are checked by its builder and
+    the strategy by `distribution.make_strategy`; here are the rest.
+    """
+    from mobilenet import model  # the model's rules live with the model
+
+    checks = [
+        ("epochs", config.epochs >= 1, ">= 1"),
+        ("batch_size", config.batch_size >= 1, ">= 1"),
+        ("eval_batch_size", config.eval_batch_size >= 1, ">= 1"),
+        ("learning_rate", config.learning_rate > 0, "> 0"),
+        ("crop_area_min", 0 < config.crop_area_min <= 1, "in (0, 1]"),
+        ("frozen_learning_rate", config.frozen_learning_rate > 0, "> 0"),
+        ("frozen_epochs", config.frozen_epochs >= 0, ">= 0"),
+        ("optimizer", config.optimizer in OPTIMIZERS, " or ".join(OPTIMIZERS)),
+        ("lr_schedule", config.lr_schedule in LR_SCHEDULES, " or ".join(LR_SCHEDULES)),
+        ("mixed_precision", config.mixed_precision in MIXED_PRECISION, "'', mixed_float16 or mixed_bfloat16"),
+    ]
+    for field, ok, valid in checks:
+        if not ok:
+            raise ParameterError(f"{{config.{field}}} must be {valid}, got {config[field]!r}")
+    if config.frozen_epochs and not config.init_from:
+        raise ParameterError("{config.frozen_epochs} needs {config.init_from}: there is no pretrained backbone to freeze")
+    model.validate_arguments(config.alpha, config.resolution, variant=config.variant)

@@ -1,0 +1,19 @@
+"""One model of the α × ρ sweep (mobilenet.model_selection): the default recipe, shortened.
+
+Every model of the grid gets the same schedule, so that their accuracies compare: a
+small-scale analogue of the paper's Tables 6-7, not their converged accuracy (a model's
+time grows with its mult-adds, α²ρ²). With a GPU, give --epochs 40 (the default run's
+schedule) for accuracies that are near convergence.
+"""
+
+from mobilenet.configs import default
+
+
+def get_config():
+    config = default.get_config()
+    config.epochs = 2
+    config.warmup_epochs = 0.3
+    # Moving statistics must catch up with the weights within a few hundred steps.
+    config.batch_norm_momentum = 0.9
+    config.crop_area_min = 0.35
+    return config

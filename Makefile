@@ -6,13 +6,14 @@ INSTALLED := $(VENV)/.installed
 
 ALPHA ?= 0.5
 RESOLUTION ?= 160
-WORKDIR ?= runs/mobilenet_v1_$(shell printf '%.2f' $(ALPHA))_$(RESOLUTION)
+# The run directory's name is made in one place, mobilenet/names.py (which imports nothing heavy).
+WORKDIR ?= $(shell $(PYTHON) -c 'from mobilenet.names import default_workdir; print(default_workdir($(ALPHA), $(RESOLUTION)))')
 TRAIN_FLAGS ?=
 QUANTIZATION ?= int8
 SWEEP_FLAGS ?= --latency_budget_ms 1
 BENCH_SECTIONS ?=  # e.g. tflite: rerun only these sections of docs/BENCHMARKS.md
 
-.PHONY: install test train tflite bench sweep costs
+.PHONY: install test train tflite bench sweep costs node_modules chromium web
 
 install: $(INSTALLED)
 
@@ -23,8 +24,31 @@ $(INSTALLED): requirements.txt requirements-test.txt
 	$(BIN)/python -m pip install --quiet -r requirements-test.txt
 	touch $@
 
-test: install
+test: install node_modules chromium
 	$(BIN)/python -m pytest -q
+
+# The web page's npm packages (LiteRT.js), as package-lock.json pins them; reinstalled when the lock changes.
+node_modules: node_modules/.package-lock.json
+node_modules/.package-lock.json: package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+# Chromium for the browser tests: Debian's package where there is none. On macOS or Windows, install
+# Chrome or Chromium yourself and set MOBILENET_CHROMIUM to its executable.
+SUDO := $(shell [ "$$(id -u)" -ne 0 ] && command -v sudo >/dev/null && echo sudo)
+chromium:
+	@if [ -n "$$MOBILENET_CHROMIUM" ] || command -v chromium >/dev/null || command -v chromium-browser >/dev/null \
+	  || command -v google-chrome >/dev/null; then :; \
+	elif command -v apt-get >/dev/null; then \
+	  $(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
+	else echo "no Chromium: install Chrome or Chromium and set MOBILENET_CHROMIUM (the browser tests skip without it)"; fi
+
+# The page classifying images with the default run's int8 file (WEB_FLAGS="--port 8000"; any file:
+# make web WEB_TFLITE=other.tflite, or python -m mobilenet.web --tflite FILE [--port P]).
+WEB_TFLITE ?= $(WORKDIR)/$(shell $(PYTHON) -c 'from mobilenet.names import tflite_name; print(tflite_name($(ALPHA), $(RESOLUTION), "int8"))')
+WEB_FLAGS ?=
+web: install node_modules
+	$(BIN)/python -m mobilenet.web --tflite $(WEB_TFLITE) $(WEB_FLAGS)
 
 # Trains (or resumes) the model; a finished run is left as it is.
 train: install

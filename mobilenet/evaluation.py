@@ -9,13 +9,15 @@ the input size is read from the file and a one-class label offset is detected fr
 output size. `python -m mobilenet.evaluate` is its command line.
 """
 
+import dataclasses
 import os
 
 import numpy as np
 import tensorflow_datasets as tfds
 from tqdm import tqdm
 
-from mobilenet import input_pipeline
+from mobilenet import class_metrics, class_names, input_pipeline
+from mobilenet import model as model_lib
 from mobilenet.errors import ParameterError
 from mobilenet.litert import TFLiteClassifier, read_tflite
 
@@ -23,8 +25,8 @@ IMAGENET_CLASSES = 1000
 
 
 def evaluate_tflite(tflite, dataset, data_dir=None, split=None, label_offset=None, threads=2, input_mean=None,
-                    input_std=None):
-    """Top-1 and top-5 of the `.tflite` file `tflite` on `dataset`'s `split`.
+                    input_std=None, model=None):
+    """The `.tflite` file `tflite` on `dataset`'s `split`: top-1, top-5, and per class.
 
     Args:
       tflite: the file's path.
@@ -34,12 +36,52 @@ def evaluate_tflite(tflite, dataset, data_dir=None, split=None, label_offset=Non
       label_offset: model outputs before class 0; None to detect it.
       threads: interpreter threads.
       input_mean, input_std: float32 inputs only; None to read them from the metadata.
+      model: a `.keras` float model to evaluate on the same images beside the file; None
+        for the training run's best.keras when the file sits in its work directory.
 
     Returns:
-      {"tflite_top1", "tflite_top5", "examples", "split"}.
+      An `Evaluation` (`.tflite.top1`, `.tflite.per_class`, `.keras`, `.to_json()` ...).
     """
     classifier = TFLiteClassifier(read_tflite(tflite), threads, input_mean, input_std)
-    return evaluate(classifier, input_pipeline.load_dataset(dataset, data_dir), split, label_offset)
+    model_path = model or trained_model_beside(tflite)
+    keras_model = None
+    if model_path:
+        keras_model = model_lib.with_resolution(model_lib.load_model(model_path, "model"), classifier.resolution)
+    return evaluate(classifier, input_pipeline.load_dataset(dataset, data_dir), split, label_offset, keras_model)
+
+
+def trained_model_beside(tflite):
+    """The best.keras of the training run whose work directory holds `tflite`, or None."""
+    directory = os.path.dirname(os.path.abspath(tflite))
+    paths = [os.path.join(directory, name) for name in ("config.json", "best.keras")]
+    return paths[1] if all(os.path.isfile(path) for path in paths) else None
+
+
+def format_evaluation(evaluation, shown=5):
+    """The text a person reads: overall, per class, what int8 lost against float, confusions."""
+    names = dict(zip(evaluation.columns, class_names.readable(evaluation.columns)))
+    file, float_model = evaluation.tflite, evaluation.keras
+    lines = [f"top-1 {file.top1:.4f}, top-5 {file.top5:.4f}; macro precision {file.macro['precision']:.4f}, "
+             f"recall {file.macro['recall']:.4f}, F1 {file.macro['f1']:.4f}"]
+    if float_model is not None:
+        lines.append(f"Keras float model: top-1 {float_model.top1:.4f}, top-5 {float_model.top5:.4f}; "
+                     f"same top-1 class as the file on {evaluation.top1_agreement:.2%} of the images")
+    width = max(len(name) for name in names.values())
+    lines += ["", f"{'class':<{width}}  precision  recall      F1  support" + ("  float recall" if float_model else "")]
+    for index, row in enumerate(file.per_class):
+        extra = f"  {float_model.per_class[index]['recall']:>12.4f}" if float_model else ""
+        lines.append(f"{names[row['class']]:<{width}}  {row['precision']:>9.4f}  {row['recall']:>6.4f}  "
+                     f"{row['f1']:>6.4f}  {row['support']:>7}{extra}")
+    if float_model is not None:
+        losses = [(name, before, after) for name, before, after
+                  in class_metrics.recall_changes(file.per_class, float_model.per_class, shown) if after < before]
+        lines += ["", "recall the file lost against the float model, most first:"]
+        lines += [f"  {names[name]}: {before:.4f} -> {after:.4f} ({100 * (after - before):+.1f} points)"
+                  for name, before, after in losses] or ["  none"]
+    confusions = class_metrics.top_confusions(file.confusion_matrix, evaluation.class_names, shown)
+    lines += ["", "most frequent confusions (true -> predicted: images):"]
+    lines += [f"  {names[true]} -> {names[predicted]}: {count}" for true, predicted, count in confusions] or ["  none"]
+    return "\n".join(lines)
 
 
 def label_mapping(num_outputs, class_names, label_offset=None, model_labels=None):
@@ -77,8 +119,87 @@ def label_mapping(num_outputs, class_names, label_offset=None, model_labels=None
     )
 
 
-def evaluate(classifier, dataset, split=None, label_offset=None, keras_model=None, batch_size=32):
-    """Top-1 and top-5 of the `.tflite` (and of `keras_model`, with their top-1 agreement)."""
+@dataclasses.dataclass
+class ClassReport:
+    """One model's accuracy on the evaluated images, overall and per class."""
+
+    top1: float
+    top5: float
+    confusion_matrix: np.ndarray  # rows: true class; columns: predicted class (+ OTHER), label order
+    per_class: list  # {class, precision, recall, f1, support}
+    macro: dict  # unweighted means of precision, recall, F1
+
+    def to_json(self):
+        return {"top1": self.top1, "top5": self.top5, "per_class": self.per_class, "macro": self.macro,
+                "confusion_matrix": self.confusion_matrix.tolist()}
+
+
+@dataclasses.dataclass
+class Mistake:
+    pixels: np.ndarray  # the uint8 image the model saw
+    true: str
+    predicted: str
+    score: float
+
+
+@dataclasses.dataclass
+class Evaluation:
+    """What `evaluate` measured: the file's report, the float model's when it was given,
+    and the file's most confident mistakes."""
+
+    split: str
+    examples: int
+    class_names: list  # the dataset's, in label order
+    columns: list  # the confusion matrices' columns: class_names, then OTHER if the model has more outputs
+    tflite: ClassReport
+    keras: ClassReport = None
+    top1_agreement: float = None
+    mistakes: list = dataclasses.field(default_factory=list)
+
+    def summary(self):
+        """The overall figures as flat keys (tflite_top1, keras_top1, top1_agreement, ...)."""
+        summary = {"examples": self.examples, "split": self.split, "tflite_top1": self.tflite.top1,
+                   "tflite_top5": self.tflite.top5}
+        if self.keras is not None:
+            summary.update(keras_top1=self.keras.top1, keras_top5=self.keras.top5, top1_agreement=self.top1_agreement)
+        return summary
+
+    def to_json(self):
+        """The file's figures at the top level (top1, top5, per_class, confusion_matrix), the
+        float model's under "keras"."""
+        result = {"split": self.split, "examples": self.examples, "classes": self.class_names,
+                  "columns": self.columns, **self.tflite.to_json()}
+        if self.keras is not None:
+            result["keras"] = self.keras.to_json()
+            result["top1_agreement"] = self.top1_agreement
+        return result
+
+
+class _Tally:
+    """Predictions of one model, batch by batch."""
+
+    def __init__(self, to_class):
+        self.to_class = to_class  # output index -> dataset class (len(classes) for OTHER)
+        self.predicted, self.top5_hits = [], 0
+
+    def add(self, scores, targets):
+        top5 = np.argsort(-scores, axis=1, kind="stable")[:, :5]
+        self.predicted.append(self.to_class[top5[:, 0]])
+        self.top5_hits += int(np.sum(np.any(top5 == targets[:, None], axis=1)))
+
+    def report(self, true, class_names, other_column):
+        predicted = np.concatenate(self.predicted)
+        matrix = class_metrics.confusion_matrix(true, predicted, len(class_names), other_column)
+        rows = class_metrics.per_class(matrix, class_names)
+        return ClassReport(float(np.mean(predicted == true)), self.top5_hits / len(true), matrix, rows,
+                           class_metrics.macro_average(rows))
+
+
+def evaluate(classifier, dataset, split=None, label_offset=None, keras_model=None, batch_size=32, mistakes=16):
+    """The `.tflite`'s (and `keras_model`'s) accuracy on `split`, overall and per class.
+
+    Returns an `Evaluation`, with the file's `mistakes` most confident wrong answers.
+    """
     to_output = label_mapping(classifier.num_outputs, dataset.class_names, label_offset, classifier.labels)
     split = split or dataset.eval_split
     try:
@@ -87,33 +208,37 @@ def evaluate(classifier, dataset, split=None, label_offset=None, keras_model=Non
         raise ParameterError(
             f"{{split}} {split!r} is not a split of {dataset.name} (it has {', '.join(dataset.builder.info.splits)})"
         ) from None
+    class_names = list(dataset.class_names)
+    to_class = np.full(classifier.num_outputs, len(class_names))
+    to_class[to_output] = np.arange(len(class_names))
+    other_column = classifier.num_outputs > len(class_names)
+    columns = class_names + [class_metrics.OTHER] * other_column
+    tallies = {"tflite": _Tally(to_class)} | ({"keras": _Tally(to_class)} if keras_model is not None else {})
+    true, agreeing, confident_mistakes = [], 0, []
     images = input_pipeline.eval_images(dataset, classifier.resolution, batch_size, split=split, cache=False)
-    counts = {"tflite_top1": 0, "tflite_top5": 0, "keras_top1": 0, "keras_top5": 0, "top1_agreement": 0}
-    total = 0
-    for pixels, labels in tqdm(images, total=-(-dataset.num_examples(split) // batch_size), desc=f"evaluating {split}", unit="batch"):
-        targets = to_output[labels.numpy()]
-        tflite_scores = np.stack([classifier(image) for image in pixels.numpy()])
-        _count(counts, "tflite", tflite_scores, targets)
+    for pixels, labels in tqdm(images, total=-(-dataset.num_examples(split) // batch_size), desc=f"evaluating {split}",
+                               unit="batch"):
+        labels, pixels = labels.numpy(), pixels.numpy()
+        targets = to_output[labels]
+        true.append(labels)
+        tflite_scores = np.stack([classifier(image) for image in pixels])
+        tallies["tflite"].add(tflite_scores, targets)
+        for index in np.flatnonzero(tflite_scores.argmax(1) != targets):
+            best = tflite_scores[index].argmax()
+            confident_mistakes.append(Mistake(pixels[index], class_names[labels[index]], columns[to_class[best]],
+                                              float(tflite_scores[index, best])))
+        confident_mistakes = sorted(confident_mistakes, key=lambda mistake: -mistake.score)[:mistakes]
         if keras_model is not None:
             keras_scores = keras_model.predict_on_batch(pixels)
             # Keras' outputs are dataset classes; place them where the file's outputs are.
-            keras_scores = np.pad(keras_scores, ((0, 0), (to_output[0], 0)))
-            _count(counts, "keras", keras_scores, targets)
-            counts["top1_agreement"] += int(np.sum(keras_scores.argmax(1) == tflite_scores.argmax(1)))
-        total += len(targets)
-    results = {"examples": total, "split": split}
-    for key, value in counts.items():
-        if keras_model is not None or key.startswith("tflite"):
-            results[key] = value / total
-    return results
+            keras_scores = np.pad(keras_scores, ((0, 0), (to_output[0], classifier.num_outputs - to_output[-1] - 1)))
+            tallies["keras"].add(keras_scores, targets)
+            agreeing += int(np.sum(keras_scores.argmax(1) == tflite_scores.argmax(1)))
+    true = np.concatenate(true)
+    reports = {name: tally.report(true, class_names, other_column) for name, tally in tallies.items()}
+    return Evaluation(split, len(true), class_names, columns, reports["tflite"], reports.get("keras"),
+                      agreeing / len(true) if keras_model is not None else None, confident_mistakes)
 
 
 def _some(names, shown=5):
     return "(" + ", ".join(names[:shown]) + (", ...)" if len(names) > shown else ")")
-
-
-def _count(counts, prefix, scores, targets):
-    top5 = np.argsort(-scores, axis=1, kind="stable")[:, :5]
-    counts[f"{prefix}_top1"] += int(np.sum(top5[:, 0] == targets))
-    counts[f"{prefix}_top5"] += int(np.sum(np.any(top5 == targets[:, None], axis=1)))
-

@@ -4,6 +4,8 @@ import contextlib
 import os
 import re
 
+from mobilenet.errors import ParameterError
+
 # What atomic_output names a file while it is being written.
 PARTIAL_NAME = re.compile(r"^\..+\.partial-\d+(\.\w+)?$")
 
@@ -48,3 +50,11 @@ def save_model_atomically(model, path):
 def write_labels(directory, class_names):
     """Writes `directory`/labels.txt: the class names, one a line, in label order."""
     write_atomically(os.path.join(directory, "labels.txt"), "".join(f"{name}\n" for name in class_names))
+
+
+def check_writable(path, parameter):
+    """Raises ParameterError naming `parameter` unless `path`'s directory exists and can be
+    written: checked before the work that would end in writing it."""
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory) or not os.access(directory, os.W_OK):
+        raise ParameterError(f"{{{parameter}}} {path}: directory {directory} does not exist or cannot be written")

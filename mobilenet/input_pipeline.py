@@ -18,6 +18,9 @@ from mobilenet.errors import ParameterError, one_line
 FOLDER_PREFIX = "folder:"
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
 EVAL_CROP_FRACTION = 0.875  # the Inception/MobileNet evaluation crop
+# How JPEGs are decoded: the accurate integer IDCT (libjpeg's JDCT_ISLOW) that browsers,
+# Android and PIL use, so that an app's pixels are the evaluation's (mobilenet/web checks it).
+JPEG_DCT_METHOD = "INTEGER_ACCURATE"
 # Encoded images are cached in memory when the whole dataset is smaller than this.
 CACHE_LIMIT_BYTES = 4 * 2**30
 
@@ -160,6 +163,14 @@ def _encoded_examples(dataset, split, shuffle_files=False, seed=None):
     )
 
 
+def class_counts(dataset, split):
+    """Images per class in `split`, in label order (the labels alone are read)."""
+    labels = _encoded_examples(dataset, split).map(lambda image, label, name: label)
+    counts = labels.reduce(tf.zeros(dataset.num_classes, tf.int64),
+                           lambda counts, label: counts + tf.one_hot(label, dataset.num_classes, dtype=tf.int64))
+    return [int(count) for count in counts.numpy()]
+
+
 def check_images(dataset, split):
     """Raises ValueError naming the first file of `split` that does not decode.
 
@@ -182,8 +193,14 @@ def _name_if_decodable(image_bytes, label, name):
 
 
 def _decode(image_bytes):
-    # channels=3 makes grayscale, RGBA and palette images RGB.
-    return tf.io.decode_image(image_bytes, channels=3, expand_animations=False)
+    # channels=3 makes grayscale, RGBA and palette images RGB. JPEGs are decoded with
+    # libjpeg's accurate integer IDCT, as browsers, Android (Skia) and PIL decode them:
+    # TensorFlow's default, its fast IDCT, moves pixels by up to ~15 levels.
+    return tf.cond(
+        tf.io.is_jpeg(image_bytes),
+        lambda: tf.io.decode_jpeg(image_bytes, channels=3, dct_method=JPEG_DCT_METHOD),
+        lambda: tf.io.decode_image(image_bytes, channels=3, expand_animations=False),
+    )
 
 
 def _to_pixels(image, resolution):
@@ -212,7 +229,7 @@ def preprocess_for_train(image_bytes, resolution, seed, area_range=(0.08, 1.0)):
     crop_window = tf.stack([begin[0], begin[1], size[0], size[1]])
     image = tf.cond(
         is_jpeg,
-        lambda: tf.image.decode_and_crop_jpeg(image_bytes, crop_window, channels=3),
+        lambda: tf.image.decode_and_crop_jpeg(image_bytes, crop_window, channels=3, dct_method=JPEG_DCT_METHOD),
         lambda: tf.slice(_decode(image_bytes), begin, size),
     )
     image = tf.image.stateless_random_flip_left_right(image, seed=seed[::-1])

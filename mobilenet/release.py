@@ -9,7 +9,7 @@ import dataclasses
 import json
 import os
 
-from mobilenet import conversion, evaluation, files, input_pipeline, latency, litert, model_costs, names
+from mobilenet import conversion, evaluation, files, input_pipeline, latency, litert, model_card, model_costs, names
 from mobilenet import model as model_lib
 from mobilenet.errors import ParameterError
 
@@ -30,6 +30,7 @@ class Release:
     representative_samples: int = 300
     resolution: int = None  # None: the trained one; another runs the same weights at that size
     evaluate: bool = True
+    card: bool = True  # with evaluate: the model card <name>.md and its pictures beside the file
     threads: tuple = (1, 2)
     benchmark_runs: int = 200
     seed: int = 0
@@ -50,6 +51,11 @@ class Exported:
     def labels(self):
         return os.path.join(os.path.dirname(self.tflite), "labels.txt")
 
+    @property
+    def card(self):
+        """The model card's path (None when the export did not evaluate)."""
+        return os.path.join(os.path.dirname(self.tflite), self.report["card"]) if "card" in self.report else None
+
 
 def export(workdir=None, model=None, dataset=None, **options):
     """Exports a trained model to `.tflite`, then measures its accuracy and latency.
@@ -62,8 +68,8 @@ def export(workdir=None, model=None, dataset=None, **options):
       **options: fields of `Release`: quantization ("int8", "float16", "dynamic",
         "float32"), output_type and input_type (int8 only: "uint8" or "float32"),
         output (the `.tflite` path), resolution (another input size for the same
-        weights), representative_samples, evaluate, threads (thread counts to time;
-        empty for none), data_dir.
+        weights), representative_samples, evaluate, card (the model card, which needs
+        evaluate), threads (thread counts to time; empty for none), data_dir.
 
     Returns:
       An `Exported`: the `.tflite` path and the report (size, mult-adds, Keras and
@@ -117,9 +123,8 @@ def run(release):
     litert.check_threads(release.threads)
     if release.quantization == "int8" and release.representative_samples < 1:
         raise ParameterError(f"{{representative_samples}} must be >= 1 for int8, got {release.representative_samples}")
+    files.check_writable(release.output, "output")
     output_dir = os.path.dirname(os.path.abspath(release.output))
-    if not os.path.isdir(output_dir) or not os.access(output_dir, os.W_OK):
-        raise ParameterError(f"{{output}} {release.output}: directory {output_dir} does not exist or cannot be written")
     model = model_lib.load_model(release.model_path)
     trained_resolution = model.input.shape[1]
     if release.resolution is not None:
@@ -159,15 +164,31 @@ def run(release):
         "resolution": resolution,
         "trained_resolution": trained_resolution,
     }
+    if release.threads:
+        report.update(_latency(model, content, release))
     if release.evaluate:
         classifier = litert.TFLiteClassifier(content, num_threads=max(release.threads, default=None))
-        report.update(evaluation.evaluate(classifier, dataset, keras_model=model))
-    if release.threads:
-        timings = latency.measure_latency(content, release.threads, runs=release.benchmark_runs)
-        report["latency_ms"] = {
-            str(threads): {"median": stats["median_ms"], "p90": stats["p90_ms"]} for threads, stats in timings.items()
-        }
+        results = evaluation.evaluate(classifier, dataset, keras_model=model)
+        report.update(results.summary(), evaluation=results.to_json())
+        if release.card:
+            train_counts = input_pipeline.class_counts(dataset, dataset.train_split)
+            report["card"] = os.path.basename(
+                model_card.write(release.output, content, report, results, release.model_path, dataset, train_counts))
     files.write_atomically(report_path(release.output), json.dumps(report, indent=2) + "\n")
+    return report
+
+
+def _latency(model, content, release):
+    """The file's latency and, beside it, a float32 export's of the same model, timed in turn."""
+    contents = {"file": content}
+    if release.quantization != "float32":
+        contents["float32"] = conversion.convert(model, "float32")
+    timings = latency.compare(contents, release.threads, runs=release.benchmark_runs)
+    as_report = lambda name: {str(threads): {"median": stats["median_ms"], "p90": stats["p90_ms"]}
+                              for threads, stats in timings[name].items()}
+    report = {"latency_ms": as_report("file"), "latency_runs": release.benchmark_runs}
+    if "float32" in contents:
+        report["float32_latency_ms"] = as_report("float32")
     return report
 
 
@@ -185,5 +206,7 @@ def format_report(report):
             f"same top-1 class {report['top1_agreement']:.2%}"
         )
     for threads, stats in report.get("latency_ms", {}).items():
-        lines.append(f"latency, {threads} thread(s): median {stats['median']:.3f} ms, p90 {stats['p90']:.3f} ms")
+        float32 = report.get("float32_latency_ms", {}).get(threads)
+        beside = f" (a float32 file: {float32['median']:.3f} ms)" if float32 else ""
+        lines.append(f"latency, {threads} thread(s): median {stats['median']:.3f} ms, p90 {stats['p90']:.3f} ms{beside}")
     return "\n".join(lines)

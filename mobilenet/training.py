@@ -18,7 +18,7 @@ import time
 import keras
 import tensorflow as tf
 
-from mobilenet import configs, distribution, input_pipeline, names, transfer
+from mobilenet import class_metrics, configs, distribution, input_pipeline, names, transfer
 from mobilenet import model as model_lib
 from mobilenet.errors import ParameterError, StorageError, TrainingDiverged, one_line
 from mobilenet.run_directory import RunDirectory
@@ -157,6 +157,9 @@ def _fit_phases(model, config, strategy, dataset, steps_per_epoch, initial_epoch
         dataset, config.resolution, config.batch_size, config.seed, (config.crop_area_min, 1.0)
     ).map(one_hot)
     eval_data = input_pipeline.eval_images(dataset, config.resolution, config.eval_batch_size).map(one_hot)
+    class_weight = None
+    if config.class_weight == "balanced":
+        class_weight = class_metrics.balanced_weights(input_pipeline.class_counts(dataset, dataset.train_split))
     recorder = callbacks[0]
     frozen_end = min(config.frozen_epochs, config.epochs)
     for phase_start, phase_end, frozen in [(0, frozen_end, True), (frozen_end, config.epochs, False)]:
@@ -175,6 +178,7 @@ def _fit_phases(model, config, strategy, dataset, steps_per_epoch, initial_epoch
                 steps_per_epoch=steps_per_epoch,
                 validation_data=eval_data,
                 callbacks=callbacks,
+                class_weight=class_weight,
                 shuffle=False,  # the pipeline shuffles
             )
         if recorder.diverged:

@@ -168,15 +168,21 @@ def test_official_google_models_classify_the_test_photos(shared, model_file, ima
     assert name == expected and score > 0.4
 
 
-def test_official_model_evaluates_on_imagenette_through_the_cli(shared):
+def test_official_model_evaluates_on_imagenette_through_the_cli(shared, tmp_path):
+    """A file made elsewhere, 1001 outputs: the matrix covers Imagenette's 10 classes, and
+    predictions outside them fall in one more column."""
     result = run_script(
         "-m", "mobilenet.evaluate", "--tflite", str(shared / OFFICIAL / "mobilenet_v1_0.5_160_quant.tflite"),
         "--dataset", "imagenette/160px-v2", "--data_dir", str(shared / "tensorflow_datasets"),
-        "--split", "validation[:200]",
+        "--split", "validation[:200]", "--json", str(tmp_path / "official.json"),
     )
     assert result.returncode == 0, result.stderr[-2000:]
     top1 = float(result.stdout.split("top-1 ")[1].split(",")[0])
     assert top1 > 0.4  # 1000-way ImageNet classes; 10-way chance would be 0.001
+    results = json.loads((tmp_path / "official.json").read_text())
+    matrix = np.array(results["confusion_matrix"])
+    assert matrix.shape == (10, 11) and results["columns"][-1] == "(other)" and matrix.sum() == 200
+    assert "keras" not in results  # no float model beside a file made elsewhere
 
 
 def test_label_mapping_finds_background_offset_and_imagenet_classes():

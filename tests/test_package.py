@@ -10,7 +10,7 @@ import zipfile
 
 from conftest import REPO, run_script, write_image_folder
 
-COMMANDS = ("train", "export", "evaluate", "benchmark", "predict", "costs", "sweep")
+COMMANDS = ("train", "export", "evaluate", "benchmark", "predict", "costs", "sweep", "web")
 OFFICIAL = "models/mobilenet_v1_official"
 
 
@@ -52,7 +52,7 @@ def test_wheel_declares_dependencies_and_commands_and_installs_outside_the_repos
     assert {"tensorflow", "keras", "tensorflow-datasets", "ai-edge-litert", "ml-collections"} <= set(required)
     for command in COMMANDS:
         assert f"mobilenet-{command} = mobilenet.commands.{command}:run" in entry_points
-    assert {"mobilenet/configs/default.py", "mobilenet/commands/cli.py"} <= packaged
+    assert {"mobilenet/configs/default.py", "mobilenet/commands/cli.py", "mobilenet/web/index.html"} <= packaged
 
     site = tmp_path / "site"
     install = subprocess.run([*pip, "install", "--no-deps", "--target", str(site), str(wheel)],

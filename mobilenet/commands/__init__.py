@@ -8,6 +8,7 @@ of them, its environment, and one-line `--flag` errors. Each calls the library.
   predict      python -m mobilenet.predict   mobilenet-predict
   costs        python -m mobilenet.costs     mobilenet-costs
   sweep        python -m mobilenet.sweep     mobilenet-sweep
+  web          python -m mobilenet.web       mobilenet-web
 
 Each module's `run(argv=None)` runs its command line; `main(flag_values, arguments)` is
 the command itself.

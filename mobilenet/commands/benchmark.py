@@ -1,7 +1,10 @@
 """On-device-equivalent latency of a `.tflite`: batch 1, LiteRT with XNNPACK.
 
   python -m mobilenet.benchmark --tflite model.tflite --threads 1,2
+  python -m mobilenet.benchmark --tflite runs/.../model_int8.tflite --per_layer   # by block, with a chart
 """
+
+import os
 
 from absl import flags
 
@@ -14,16 +17,40 @@ def define_flags(flag_values, argv):
     flags.DEFINE_list("threads", ["1", "2"], "Thread counts, comma-separated.", **define)
     flags.DEFINE_integer("warmup", 20, "Untimed invocations first.", **define)
     flags.DEFINE_integer("runs", 200, "Timed invocations.", **define)
+    flags.DEFINE_bool("per_layer", False, "Latency by block (a file made here: its training run's best.keras, or "
+                      "--model), beside LiteRT's own litert-benchmark on the whole file; writes <file>.blocks.png.",
+                      **define)
+    flags.DEFINE_string("model", None, "--per_layer: the file's .keras model (default: the training run's "
+                        "best.keras beside the file).", **define)
 
 
 def main(flag_values, arguments):
     from mobilenet import latency, litert
 
+    threads = cli.parse_threads(flag_values.threads)
+    if flag_values.per_layer:
+        return _per_layer(flag_values, threads)
     content = litert.read_tflite(flag_values.tflite)
-    results = latency.measure_latency(content, cli.parse_threads(flag_values.threads), flag_values.warmup,
-                                      flag_values.runs)
+    results = latency.measure_latency(content, threads, flag_values.warmup, flag_values.runs)
     print(f"{flag_values.tflite}: batch 1, LiteRT + XNNPACK, {flag_values.runs} runs after {flag_values.warmup} warm-up")
     print(latency.format_results(results, latency.mult_adds(content)))
+
+
+def _per_layer(flag_values, threads):
+    from mobilenet import figures, files, layer_latency
+
+    chart = os.path.splitext(flag_values.tflite)[0] + ".blocks.png"
+    files.check_writable(chart, "tflite")
+    rows, file_latency = layer_latency.block_latency(flag_values.tflite, flag_values.model, threads, flag_values.runs)
+    print(f"{flag_values.tflite}: latency by block, batch 1, LiteRT + XNNPACK, median of {flag_values.runs} runs")
+    print(layer_latency.format_rows(rows, file_latency))
+    theirs = layer_latency.litert_benchmark(flag_values.tflite, threads, flag_values.runs)
+    if theirs:
+        print("litert-benchmark (LiteRT's own) on the whole file, median: " + "; ".join(
+            f"{count} thread(s) {theirs[count]:.3f} ms against ours {file_latency[count]:.3f} ms "
+            f"({theirs[count] / file_latency[count]:.2f}x)" for count in threads))
+    figures.block_latency(rows, chart, os.path.basename(flag_values.tflite))
+    print(f"Chart: {chart}")
 
 
 def run(argv=None):

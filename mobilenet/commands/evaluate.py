@@ -1,9 +1,15 @@
-"""Accuracy of a `.tflite` image classifier on a dataset split, with LiteRT.
+"""Accuracy of a `.tflite` image classifier on a dataset split, with LiteRT: overall, per
+class, and against the Keras float model it came from.
 
-  python -m mobilenet.evaluate --tflite model.tflite --dataset imagenette/160px-v2
+  python -m mobilenet.evaluate --tflite model.tflite --dataset imagenette/160px-v2 [--json OUT.json]
 
-Works for files made elsewhere too, such as Google's published MobileNet V1 models.
+The float model is the training run's best.keras when the file sits in its work directory,
+or --model. Works for files made elsewhere too, such as Google's published MobileNet V1
+models. --json also writes OUT.confusion.png and OUT.mistakes.png beside it.
 """
+
+import json
+import os
 
 from absl import flags
 
@@ -20,17 +26,30 @@ def define_flags(flag_values, argv):
     flags.DEFINE_float("input_mean", None, "float32 inputs: pixel mean (default: metadata, else 0).", **define)
     flags.DEFINE_float("input_std", None, "float32 inputs: pixel std (default: metadata, else 1).", **define)
     flags.DEFINE_integer("threads", 2, "Interpreter threads.", **define)
+    flags.DEFINE_string("model", None, "A .keras float model to compare with (default: the training run's "
+                        "best.keras beside the file, if any).", **define)
+    flags.DEFINE_string("json", None, "Write the results here as JSON (and the pictures beside it).", **define)
 
 
 def main(flag_values, arguments):
-    from mobilenet import evaluation  # after the environment is set up: it loads TensorFlow
+    from mobilenet import class_names, evaluation, figures, files  # after the environment is set up
 
+    if flag_values.json:
+        files.check_writable(flag_values.json, "json")  # before the work, not after it
     results = evaluation.evaluate_tflite(
         flag_values.tflite, flag_values.dataset, flag_values.data_dir, flag_values.split, flag_values.label_offset,
-        flag_values.threads, flag_values.input_mean, flag_values.input_std,
+        flag_values.threads, flag_values.input_mean, flag_values.input_std, flag_values.model,
     )
-    print(f"{flag_values.tflite} on {flag_values.dataset} {results['split']} ({results['examples']} images): "
-          f"top-1 {results['tflite_top1']:.4f}, top-5 {results['tflite_top5']:.4f}")
+    print(f"{flag_values.tflite} on {flag_values.dataset} {results.split} ({results.examples} images):")
+    print(evaluation.format_evaluation(results))
+    if flag_values.json:
+        stem = os.path.splitext(flag_values.json)[0]
+        files.write_atomically(flag_values.json, json.dumps(results.to_json(), indent=1) + "\n")
+        rows, columns = class_names.readable(results.class_names), class_names.readable(results.columns)
+        pictures = [figures.confusion_matrix(results.tflite.confusion_matrix, rows, columns, f"{stem}.confusion.png",
+                                             os.path.basename(flag_values.tflite)),
+                    figures.mistakes(results.mistakes, f"{stem}.mistakes.png")]
+        print("Wrote " + ", ".join([flag_values.json] + [path for path in pictures if path]))
 
 
 def run(argv=None):

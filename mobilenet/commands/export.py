@@ -5,9 +5,10 @@
   python export_tflite.py --model my.keras --dataset tf_flowers --output my.tflite
   python export_tflite.py --workdir runs/mobilenet_v1_0.50_160 --resolution 128  # same weights, smaller input
 
-Writes the `.tflite` (with TFLite metadata: normalisation and labels), labels.txt and
-<name>.report.json: size, Keras and TFLite top-1/top-5 on the eval split, how often
-they agree, and latency at each --threads count.
+Writes the `.tflite` (with TFLite metadata: normalisation and labels), labels.txt,
+<name>.report.json (size, Keras and TFLite accuracy on the eval split overall and per
+class, latency at each --threads count beside a float32 file's) and the model card
+<name>.md with its pictures.
 """
 
 from absl import flags
@@ -60,6 +61,8 @@ def main(flag_values, arguments):
     )
     print(f"Wrote {exported.tflite}")
     print(release.format_report(exported.report))
+    if exported.card:
+        print(f"Model card: {exported.card}")
 
 
 def run(argv=None):

@@ -14,6 +14,7 @@ NAMES = ("default", "finetune", "imagenet", "sweep")
 OPTIMIZERS = ("sgd", "rmsprop")
 LR_SCHEDULES = ("cosine", "exponential")
 MIXED_PRECISION = ("", "mixed_float16", "mixed_bfloat16")
+CLASS_WEIGHTS = ("", "balanced")
 
 
 def get_config(name="default", **fields):
@@ -57,6 +58,7 @@ def validate(config):
         ("optimizer", config.optimizer in OPTIMIZERS, " or ".join(OPTIMIZERS)),
         ("lr_schedule", config.lr_schedule in LR_SCHEDULES, " or ".join(LR_SCHEDULES)),
         ("mixed_precision", config.mixed_precision in MIXED_PRECISION, "'', mixed_float16 or mixed_bfloat16"),
+        ("class_weight", config.class_weight in CLASS_WEIGHTS, "'' or balanced"),
     ]
     for field, ok, valid in checks:
         if not ok:

@@ -42,6 +42,7 @@ def get_config():
     config.lr_decay_rate = 0.94  # exponential only: decay per lr_decay_epochs
     config.lr_decay_epochs = 2.5
     config.label_smoothing = 0.1
+    config.class_weight = ""  # "" (every image alike) | "balanced" (loss weighted by inverse class frequency)
 
     # Transfer learning: "" (from scratch), "imagenet" (Keras' ImageNet weights for this
     # alpha and resolution) or a .h5 / .keras file; its backbone is loaded, the head is new.

@@ -1,0 +1,250 @@
+"""The model card: one Markdown file beside each exported `.tflite` saying what was shipped.
+
+What the model is, the data it learnt from, how it was trained, how accurate the file is
+against the Keras float model (overall and per class, with the confusion matrix and the
+most confident mistakes), how fast it runs beside a float32 file, how to run it with
+MediaPipe (Python) and on Android, and where it fails. `write(...)` writes
+`<name>.md` and its pictures `<name>.{confusion,mistakes,curves}.png`.
+"""
+
+import datetime
+import json
+import os
+
+import numpy as np
+
+from mobilenet import class_metrics, class_names, figures, files, litert, machine, metadata
+from mobilenet.run_directory import RunDirectory
+
+IMBALANCE_WARNING = 3.0  # largest class over smallest
+MEDIAPIPE_SNIPPET = '''import mediapipe as mp
+import numpy as np
+from mediapipe.tasks.python import BaseOptions, vision
+from PIL import Image
+
+options = vision.ImageClassifierOptions(base_options=BaseOptions(model_asset_path="{tflite}"), max_results=5)
+# RGB first: MediaPipe reads a grayscale JPEG as one channel, which the classifier refuses
+# ("TfLiteTensor and Tensor sizes do not match"). ImageNet and Imagenette hold such JPEGs.
+pixels = np.asarray(Image.open("photo.jpg").convert("RGB"))
+with vision.ImageClassifier.create_from_options(options) as classifier:
+    result = classifier.classify(mp.Image(image_format=mp.ImageFormat.SRGB, data=pixels))
+for category in result.classifications[0].categories:
+    print(category.category_name, round(category.score, 3))
+'''
+KOTLIN_SNIPPET = '''// build.gradle.kts: implementation("com.google.mediapipe:tasks-vision:0.10.21")
+// the file in app/src/main/assets/
+val options = ImageClassifier.ImageClassifierOptions.builder()
+    .setBaseOptions(BaseOptions.builder().setModelAssetPath("{tflite}").build())
+    .setMaxResults(5)
+    .build()
+val classifier = ImageClassifier.createFromOptions(context, options)
+val result = classifier.classify(BitmapImageBuilder(bitmap).build())  // an ARGB_8888 Bitmap
+for (category in result.classificationResult().classifications()[0].categories()) {{
+    Log.i("classifier", "${{category.categoryName()}} ${{category.score()}}")
+}}
+'''
+
+
+def write(tflite, content, report, results, model_path, dataset, train_counts):
+    """Writes the card of the `.tflite` at `tflite` and its pictures; returns the card's path.
+
+    Args:
+      content: the file's bytes.
+      report: release.run's report (costs, size, latency of the file and of float32).
+      results: the evaluation.Evaluation of the file (and the float model) on the eval split.
+      model_path: the `.keras` file exported; its run directory, if any, gives the config
+        and the training curves.
+      dataset: the input_pipeline.Dataset evaluated on.
+      train_counts: images per class in the training split.
+    """
+    stem = os.path.splitext(tflite)[0]
+    name = os.path.basename(tflite)
+    run = RunDirectory(os.path.dirname(os.path.abspath(model_path)))
+    config = run.read_config()
+    history = run.read_history()
+    readable = class_names.readable(results.columns)
+    pictures = {
+        "confusion": figures.confusion_matrix(results.tflite.confusion_matrix, readable[: len(results.class_names)],
+                                              readable, f"{stem}.confusion.png", f"{name} on {report['dataset']}"),
+        "mistakes": figures.mistakes(results.mistakes, f"{stem}.mistakes.png"),
+        "curves": figures.training_curves(history, f"{stem}.curves.png", name) if history else None,
+    }
+    pictures = {key: os.path.basename(path) for key, path in pictures.items() if path}
+    sections = [
+        f"# {name}",
+        "",
+        f"Model card made by `export_tflite.py` (mobilenet.release) on {datetime.date.today()}. Every figure "
+        "below was measured for this file by that export.",
+        *_model_section(content, report, config),
+        *_data_section(report, results, train_counts, readable),
+        *_training_section(config, history, pictures, train_counts),
+        *_accuracy_section(results, readable, pictures),
+        *_latency_section(report),
+        *_how_to_run_section(name),
+        *_limits_section(report, results, readable, config),
+    ]
+    path = f"{stem}.md"
+    files.write_atomically(path, "\n".join(sections) + "\n")
+    return path
+
+
+def _model_section(content, report, config):
+    classifier = litert.TFLiteClassifier(content)
+    try:
+        info = metadata.read_metadata(content)
+    except ValueError:
+        info = {}
+    alpha = f"α {config['alpha']:g}, " if config else ""
+    variant = config.get("variant", "standard") if config else "standard"
+    return [
+        "", "## The model", "",
+        "| | |", "|---|---|",
+        f"| Network | MobileNet V1 (Howard et al. 2017, arXiv:1704.04861), {alpha}ρ {report['resolution']} px, "
+        f"{variant} variant{_resized(report)} |",
+        f"| Cost | {report['mult_adds'] / 1e6:.1f} M mult-adds, {report['params']:,} weights |",
+        f"| File | {report['size_bytes'] / 1e6:.2f} MB, {report['quantization']} |",
+        f"| Input | {_tensor(classifier.input)} |",
+        f"| Output | {_tensor(classifier.output)} |",
+        f"| Metadata | name \"{info.get('name', '')}\"; input normalisation mean {info.get('input_mean', '-')}, std "
+        f"{info.get('input_std', '-')} (raw pixels: the model normalises inside); "
+        f"{len(info.get('labels') or [])} labels ({', '.join(info.get('associated_files', [])) or 'none'}) |",
+    ]
+
+
+def _resized(report):
+    if report["resolution"] == report["trained_resolution"]:
+        return ""
+    return f" (trained at {report['trained_resolution']} px, the same weights run at {report['resolution']})"
+
+
+def _tensor(detail):
+    scale, zero_point = detail["quantization"]
+    quantized = f", scale {scale:.6g}, zero point {zero_point}" if scale else ""
+    return f"{np.dtype(detail['dtype']).name} {[int(side) for side in detail['shape']]}{quantized}"
+
+
+def _data_section(report, results, train_counts, readable):
+    eval_counts = results.tflite.confusion_matrix.sum(axis=1)
+    lines = ["", "## The data", "",
+             f"{report['dataset']}: {sum(train_counts):,} training images, {results.examples:,} evaluation images "
+             f"(split `{results.split}`), {len(results.class_names)} classes.", "",
+             "| Class | Training images | Evaluation images |", "|---|---|---|"]
+    lines += [f"| {name} | {train:,} | {int(evaluated):,} |"
+              for name, train, evaluated in zip(readable, train_counts, eval_counts)]
+    ratio = class_metrics.imbalance(train_counts)
+    if ratio > IMBALANCE_WARNING:
+        lines += ["", f"**Warning: the classes are imbalanced, {ratio:.1f}:1 between the largest and the smallest "
+                      "in training.** A model favours the large classes; `--config.class_weight=balanced` weights "
+                      "the loss against it."]
+    return lines
+
+
+def _training_section(config, history, pictures, train_counts):
+    if not config:
+        return ["", "## Training", "", "Not from a training run of this project: no config or history to show."]
+    weights = ("balanced: " + ", ".join(f"{weight:.2f}" for weight in class_metrics.balanced_weights(train_counts).values())
+               if config.get("class_weight") == "balanced" else "none (every image alike)")
+    lines = ["", "## Training", "",
+             f"{len(history)} of {config['epochs']} epochs of batch {config['batch_size']}, {config['optimizer']} "
+             f"at learning rate {config['learning_rate']:g} ({config['lr_schedule']}), label smoothing "
+             f"{config['label_smoothing']:g}, dropout {config['dropout_rate']:g}, crops of at least "
+             f"{100 * config['crop_area_min']:.0f} % of the image; "
+             + (f"backbone from {config['init_from']} ({config['frozen_epochs']} epochs frozen)"
+                if config.get("init_from") else "from scratch") + f"; class weights {weights}."]
+    if history:
+        best = max(history, key=lambda row: row.get("val_top1", 0))
+        lines += ["", f"Best validation top-1 {best.get('val_top1', 0):.4f} at epoch {best['epoch']} (the model "
+                      f"exported, best.keras); {np.median([row['seconds'] for row in history]):.0f} s an epoch."]
+    if "curves" in pictures:
+        lines += ["", f"![Training curves]({pictures['curves']})"]
+    lines += ["", "<details><summary>The whole config (config.json)</summary>", "", "```json",
+              json.dumps(config, indent=2, sort_keys=True), "```", "</details>"]
+    return lines
+
+
+def _accuracy_section(results, readable, pictures):
+    file, float_model = results.tflite, results.keras
+    lines = ["", "## Accuracy", "", f"On {results.examples:,} evaluation images (split `{results.split}`):", "",
+             "| | Top-1 | Top-5 | Macro precision | Macro recall | Macro F1 |", "|---|---|---|---|---|---|"]
+    for label, report in (("Keras float model", float_model), ("this file", file)):
+        if report is not None:
+            lines.append(f"| {label} | {report.top1:.4f} | {report.top5:.4f} | {report.macro['precision']:.4f} | "
+                         f"{report.macro['recall']:.4f} | {report.macro['f1']:.4f} |")
+    if float_model is not None:
+        lines += ["", f"The file and the float model give the same top-1 class on {results.top1_agreement:.2%} of "
+                      "the images."]
+    lines += ["", "Per class (precision, recall, F1):", ""]
+    if float_model is not None:
+        lines += ["| Class | Support | Float P / R / F1 | File P / R / F1 | Recall change |", "|---|---|---|---|---|"]
+        for name, ours, theirs in zip(readable, file.per_class, float_model.per_class):
+            lines.append(f"| {name} | {ours['support']} | {_prf(theirs)} | {_prf(ours)} | "
+                         f"{100 * (ours['recall'] - theirs['recall']):+.1f} points |")
+    else:
+        lines += ["| Class | Support | P / R / F1 |", "|---|---|---|"]
+        lines += [f"| {name} | {row['support']} | {_prf(row)} |" for name, row in zip(readable, file.per_class)]
+    if "confusion" in pictures:
+        lines += ["", f"![Confusion matrix of the file: counts and shares of each true class]({pictures['confusion']})"]
+    names = dict(zip(results.columns, readable))
+    confusions = class_metrics.top_confusions(file.confusion_matrix, results.class_names, 10)
+    lines += ["", "The most frequent confusions of the file:", "", "| True | Predicted | Images |", "|---|---|---|"]
+    lines += [f"| {names[true]} | {names[predicted]} | {count} |" for true, predicted, count in confusions]
+    if "mistakes" in pictures:
+        lines += ["", "Its most confident mistakes (as the model saw them: the central crop at its input size):", "",
+                  f"![The file's most confident mistakes]({pictures['mistakes']})"]
+    return lines
+
+
+def _prf(row):
+    return f"{row['precision']:.3f} / {row['recall']:.3f} / {row['f1']:.3f}"
+
+
+def _latency_section(report):
+    timings = report.get("latency_ms")
+    if not timings:
+        return ["", "## Latency", "", "Not measured (exported with no thread counts)."]
+    float32 = report.get("float32_latency_ms", {})
+    lines = ["", "## Latency", "",
+             f"Batch 1, LiteRT with XNNPACK (the CPU kernels of Android), median of {report['latency_runs']} runs "
+             f"after warm-up, this file and a float32 export of the same model timed in turn, on {machine.describe()}:",
+             "", "| Threads | This file, median (p90) | float32 file, median (p90) | This file / float32 |",
+             "|---|---|---|---|"]
+    for threads, stats in timings.items():
+        other = float32.get(threads)
+        lines.append(f"| {threads} | {stats['median']:.3f} ms ({stats['p90']:.3f}) | "
+                     + (f"{other['median']:.3f} ms ({other['p90']:.3f}) | {stats['median'] / other['median']:.2f}x |"
+                        if other else "(this file is float32) | 1.00x |"))
+    lines += ["", "These are x86 timings: they do not predict a phone's, where other kernels (ARM NEON, dot-product "
+                  "instructions) and other memory run. Time the file on the device itself (LiteRT's "
+                  "`benchmark_model`, or the app)."]
+    return lines
+
+
+def _how_to_run_section(name):
+    return ["", "## How to run it", "",
+            "Python, with MediaPipe Tasks (`pip install mediapipe`), the file and a `photo.jpg` in the current "
+            "directory (the file's metadata gives the class names and the normalisation):", "",
+            "```python", MEDIAPIPE_SNIPPET.format(tflite=name).rstrip(), "```", "",
+            "Android (Kotlin), with the same MediaPipe Tasks `ImageClassifier`:", "",
+            "```kotlin", KOTLIN_SNIPPET.format(tflite=name).rstrip(), "```", "",
+            "Or `python -m mobilenet.predict --tflite FILE photo.jpg` here, and `python -m mobilenet.web --tflite FILE` "
+            "in a browser. Apps should feed it as the evaluation did: the central 87.5 % of the picture, resized "
+            "(bilinear) to the input size."]
+
+
+def _limits_section(report, results, readable, config):
+    worst = sorted(zip(readable, results.tflite.per_class), key=lambda pair: pair[1]["recall"])[:3]
+    lines = ["", "## Limits", "",
+             f"- It knows only these {len(results.class_names)} classes: any other picture is still given one of "
+             "them, often with a high score. It has no \"none of these\".",
+             "- Its weakest classes here (recall): " + ", ".join(f"{name} {row['recall']:.3f}" for name, row in worst)
+             + ". Their pictures are the likeliest to be misclassified.",
+             f"- The figures are on `{results.split}` of {report['dataset']}: pictures unlike those (other cameras, "
+             "lighting, framing, more than one object) will score lower."]
+    if results.keras is not None:
+        change = results.tflite.top1 - results.keras.top1
+        lines.append(f"- Quantization changed top-1 by {100 * change:+.2f} points against the float model; the per-"
+                     "class table shows where.")
+    if config is None:
+        lines.append("- It was not trained by this project: its training data and recipe are unknown here.")
+    lines.append("- The latency above is this x86 machine's, not a phone's.")
+    return lines

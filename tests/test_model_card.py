@@ -1,0 +1,147 @@
+"""Where a model fails: per-class metrics, the evaluation's JSON and pictures, latency by
+block, the model card (its MediaPipe snippet run as written) and class weights."""
+
+import json
+import re
+import shutil
+
+import numpy as np
+import pytest
+
+from mobilenet import class_metrics, class_names, layer_latency, release, training
+from mobilenet.commands import evaluate as evaluate_command
+
+from conftest import tiny_config, write_image_folder
+
+
+def test_per_class_metrics_equal_hand_computed_ones():
+    true = [0, 0, 0, 1, 1, 2]
+    predicted = [0, 0, 1, 1, 2, 3]  # 3: an output outside the dataset's classes
+    matrix = class_metrics.confusion_matrix(true, predicted, 3, other_column=True)
+    assert matrix.tolist() == [[2, 1, 0, 0], [0, 1, 1, 0], [0, 0, 0, 1]] and matrix.sum() == len(true)
+    rows = class_metrics.per_class(matrix, ["a", "b", "c"])
+    # a: 2 of 2 predicted a are right, 2 of 3 a found; b: 1 of 2 and 1 of 2; c: never predicted, never found.
+    assert rows[0] == {"class": "a", "precision": 1.0, "recall": 2 / 3, "f1": pytest.approx(0.8), "support": 3}
+    assert rows[1] == {"class": "b", "precision": 0.5, "recall": 0.5, "f1": 0.5, "support": 2}
+    assert rows[2] == {"class": "c", "precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 1}
+    assert class_metrics.macro_average(rows)["recall"] == pytest.approx((2 / 3 + 0.5) / 3)
+    assert class_metrics.top_confusions(matrix, ["a", "b", "c"], 2) == [("a", "b", 1), ("b", "c", 1)]
+    assert class_metrics.balanced_weights([30, 10]) == {0: pytest.approx(40 / 60), 1: 2.0}
+
+
+def test_wordnet_ids_get_their_names_from_keras_class_index(shared, tmp_path, monkeypatch):
+    """With Keras' imagenet_class_index.json in its cache (made here from ../shared's files)."""
+    import os
+
+    import tensorflow_datasets as tfds
+
+    with open(os.path.join(os.path.dirname(tfds.__file__), "datasets/imagenet2012/labels.txt")) as file:
+        wordnet_ids = file.read().split()  # TFDS' ImageNet classes, in Google's order
+    names = (shared / "models/mobilenet_v1_official/imagenet_labels.txt").read_text().splitlines()[1:]
+    index = {str(i): [wordnet_id, name.split(",")[0]] for i, (wordnet_id, name) in enumerate(zip(wordnet_ids, names))}
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "imagenet_class_index.json").write_text(json.dumps(index))
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    class_names._wordnet_names.cache_clear()
+    try:
+        assert class_names.readable(["n01440764", "cat"]) == ["n01440764 (tench)", "cat"]
+    finally:
+        class_names._wordnet_names.cache_clear()
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    """A tiny run exported to int8 with its card."""
+    root = tmp_path_factory.mktemp("card")
+    folder = write_image_folder(root / "folder")
+    workdir = root / "run"
+    training.train(tiny_config(f"folder:{folder}", epochs=2), str(workdir))
+    result = release.export(str(workdir), threads=(1, 2), representative_samples=8, benchmark_runs=10)
+    return result, folder
+
+
+def test_evaluate_writes_per_class_json_and_pictures(exported, tmp_path, capsys):
+    result, folder = exported
+    out = tmp_path / "evaluation.json"
+    evaluate_command.run(["mobilenet.evaluate", "--tflite", result.tflite, "--dataset", f"folder:{folder}",
+                          "--json", str(out)])  # returns: success (a failure exits)
+    results = json.loads(out.read_text())
+    assert {"top1", "top5", "per_class", "confusion_matrix", "keras"} <= set(results)  # the float model beside it
+    for report in (results, results["keras"]):
+        matrix = np.array(report["confusion_matrix"])
+        assert matrix.shape == (3, 3) and matrix.sum() == results["examples"] == 12
+        assert [row["class"] for row in report["per_class"]] == ["blue", "green", "red"]
+        assert {"precision", "recall", "f1", "support"} <= set(report["per_class"][0])
+        assert report["top1"] == pytest.approx(np.trace(matrix) / matrix.sum())
+    assert (tmp_path / "evaluation.confusion.png").exists()
+    printed = capsys.readouterr().out
+    assert "recall the file lost against the float model" in printed and "most frequent confusions" in printed
+
+
+def test_model_card_says_what_was_shipped(exported):
+    result, _ = exported
+    card = open(result.card).read()
+    for heading in ("## The model", "## The data", "## Training", "## Accuracy", "## Latency", "## How to run it",
+                    "## Limits"):
+        assert heading in card
+    assert "uint8 [1, 32, 32, 3], scale 1, zero point 0" in card and "do not predict a phone" in card
+    for picture in re.findall(r"!\[[^]]*\]\(([^)]+)\)", card):
+        assert (result_dir(result) / picture).exists(), picture
+    assert set(result.report["float32_latency_ms"]) == {"1", "2"}
+
+
+def result_dir(result):
+    import pathlib
+
+    return pathlib.Path(result.tflite).parent
+
+
+def test_model_card_mediapipe_snippet_runs_as_written(exported, tmp_path, monkeypatch, capsys):
+    """In a folder holding the file and photo.jpg, a grayscale JPEG (the case the snippet converts)."""
+    import tensorflow as tf
+
+    result, folder = exported
+    snippet = re.search(r"```python\n(.*?)```", open(result.card).read(), re.DOTALL).group(1)
+    shutil.copy(result.tflite, tmp_path)
+    gray = np.random.default_rng(0).integers(0, 256, (40, 48, 1), dtype=np.uint8)
+    (tmp_path / "photo.jpg").write_bytes(tf.io.encode_jpeg(gray).numpy())
+    monkeypatch.chdir(tmp_path)
+    exec(compile(snippet, "model card", "exec"), {})
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 3 and {line.split()[0] for line in lines} == {"blue", "green", "red"}
+
+
+def test_latency_by_block_covers_the_whole_model(exported, capsys):
+    result, _ = exported
+    rows, file_latency = layer_latency.block_latency(result.tflite, threads=(1,), runs=20)
+    assert [row["block"] for row in rows] == ["stem", *[f"block {i}" for i in range(1, 14)], "head"]
+    assert sum(row["mult_adds"] for row in rows) == result.report["mult_adds"]  # counted from the files
+    assert sum(row["mult_adds_share"] for row in rows) == pytest.approx(1.0)
+    with capsys.disabled():  # reported, not asserted: timings
+        print(f"\nblocks sum {sum(row['latency_ms_1'] for row in rows):.4f} ms, the file {file_latency[1]:.4f} ms")
+
+
+def test_balanced_class_weights_raise_the_minority_recall(tmp_path):
+    """Blue has 3 training images to the others' 24: weighted, the model finds it."""
+    import keras
+
+    from mobilenet import input_pipeline
+
+    folder = write_image_folder(tmp_path / "skewed", per_split=(("train", 24), ("val", 12)))
+    for path in sorted((folder / "train" / "blue").iterdir())[3:]:
+        path.unlink()
+    dataset = input_pipeline.load_dataset(f"folder:{folder}")
+    blue = dataset.class_names.index("blue")
+    recalls = {}
+    for class_weight in ("", "balanced"):
+        config = tiny_config(f"folder:{folder}", epochs=4, class_weight=class_weight, batch_norm_momentum=0.5,
+                             learning_rate=0.02, dropout_rate=0.0)
+        run = training.train(config, str(tmp_path / f"run_{class_weight or 'plain'}"))
+        model = keras.saving.load_model(run.final_model, safe_mode=True)
+        predicted, labels = [], []
+        for pixels, label in input_pipeline.eval_images(dataset, 32, 64):
+            predicted.append(model.predict_on_batch(pixels).argmax(1))
+            labels.append(label.numpy())
+        predicted, labels = np.concatenate(predicted), np.concatenate(labels)
+        recalls[class_weight] = float(np.mean(predicted[labels == blue] == blue))
+    assert recalls["balanced"] > recalls[""], recalls

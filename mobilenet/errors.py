@@ -14,6 +14,8 @@ _PARAMETER = re.compile(r"\{([a-z_][a-z0-9_.]*)\}")
 class Error(Exception):
     """An error that names the parameters it is about; see the module docstring."""
 
+    exit_status = 1  # of a command that ends with it
+
     def __init__(self, template, parameter=None):
         self.template = template
         # The parameter at fault: the first one named, unless given.
@@ -31,6 +33,18 @@ class ParameterError(Error, ValueError):
 
 class TrainingDiverged(Error, RuntimeError):
     """The training loss became NaN or infinite."""
+
+
+class TrainingInterrupted(Error, RuntimeError):
+    """SIGTERM or SIGINT stopped training after a step, with a checkpoint there."""
+
+    def __init__(self, signal_number, position, checkpoint):
+        import signal
+
+        self.exit_status = 128 + signal_number  # as if the signal had ended the process: 143, 130
+        name = signal.Signals(signal_number).name
+        super().__init__(f"stopped by {name} after {position}, saved in {checkpoint}: run the same command again "
+                         "to resume from there")
 
 
 class StorageError(Error, OSError):

@@ -247,16 +247,20 @@ def _cache_if_small(examples, dataset):
     return examples.cache() if size and int(size) < CACHE_LIMIT_BYTES else examples
 
 
-def train_images(dataset, resolution, batch_size, seed=0, area_range=(0.08, 1.0), shuffle_buffer=10_000):
-    """An endless, shuffled stream of augmented (uint8 pixels, label) batches.
+def train_images(dataset, resolution, batch_size, seed=0, area_range=(0.08, 1.0), shuffle_buffer=10_000,
+                 start_batch=0):
+    """An endless, shuffled stream of augmented (uint8 pixels, label) batches, from batch
+    `start_batch` on.
 
-    Reproducible for a given seed: files and examples are shuffled with it, and each
-    example's crop and flip come from a stateless seed (seed, position in the stream).
+    The same stream for a given seed: files and examples are shuffled with it, and each
+    example's crop and flip come from a stateless seed (seed, position in the stream). So
+    batch N is always the same whatever came before it in this process, and a resumed run
+    starts at its step: the batches before are skipped still encoded, before any decoding.
     """
     examples = _encoded_examples(dataset, dataset.train_split, shuffle_files=True, seed=seed)
     examples = _cache_if_small(examples.map(lambda image, label, name: (image, label)), dataset)
     examples = examples.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True).repeat()
-    examples = tf.data.Dataset.zip(examples, tf.data.Dataset.counter())
+    examples = tf.data.Dataset.zip(examples, tf.data.Dataset.counter()).skip(start_batch * batch_size)
     examples = examples.map(
         lambda example, index: (
             preprocess_for_train(example[0], resolution, tf.stack([tf.cast(seed, tf.int64), index]), area_range),

@@ -3,8 +3,9 @@
 `train(config, workdir)` builds (or resumes) the model, fits it epoch by epoch and leaves
 in the work directory what mobilenet.run_directory lists: the resolved config, labels,
 the history, TensorBoard logs, the last finished epoch's checkpoint, best.keras and
-final.keras. Rerunning it resumes after the last finished epoch, so an interrupted run
-loses at most the epoch in progress.
+final.keras. Rerunning it resumes from the last checkpoint: after the last finished epoch,
+or within an epoch when config.checkpoint_every_steps (or _minutes) asks for checkpoints
+there. SIGTERM and SIGINT stop it after the step in progress, with a checkpoint.
 """
 
 import contextlib
@@ -12,7 +13,9 @@ import dataclasses
 import math
 import os
 import shutil
+import signal
 import tempfile
+import threading
 import time
 
 import keras
@@ -20,8 +23,8 @@ import tensorflow as tf
 
 from mobilenet import class_metrics, configs, distribution, input_pipeline, names, transfer
 from mobilenet import model as model_lib
-from mobilenet.errors import ParameterError, StorageError, TrainingDiverged, one_line
-from mobilenet.run_directory import RunDirectory
+from mobilenet.errors import ParameterError, StorageError, TrainingDiverged, TrainingInterrupted, one_line
+from mobilenet.run_directory import Position, RunDirectory
 
 
 @dataclasses.dataclass
@@ -55,6 +58,7 @@ def train(config, workdir=None):
     Raises:
       ParameterError: a config field, the dataset or the work directory is not valid.
       TrainingDiverged: the loss became NaN or infinite.
+      TrainingInterrupted: SIGTERM or SIGINT stopped it; a checkpoint was written.
       StorageError: an output could not be written; finished epochs are kept.
     """
     configs.validate(config)
@@ -84,33 +88,38 @@ def _precision_policy(name):
 def _train(config, run):
     strategy = distribution.make_strategy(config.strategy)
     dataset = _load_dataset(config)
-    # Only the chief writes into the work directory; other workers write to a throwaway
-    # one (TF's multi-worker guide), but all resume from the work directory, which
-    # must then be on storage every worker reads (NFS, GCS).
-    chief = distribution.is_chief(strategy)
-    run.claim(config, dataset, writable=chief)
     steps_per_epoch = dataset.num_examples(dataset.train_split) // config.batch_size
     if steps_per_epoch < 1:
         raise ParameterError(
             f"{{config.batch_size}} {config.batch_size} is larger than the {dataset.train_split} split "
             f"({dataset.num_examples(dataset.train_split)} examples)"
         )
-    with strategy.scope():
-        model, initial_epoch = run.restore()
-        if model is None:
-            model = _new_model(config, dataset.num_classes)
-    if initial_epoch:
-        print(f"Resuming {run.path} after epoch {initial_epoch} of {config.epochs}.")
-    history = [row for row in run.read_history() if row["epoch"] <= initial_epoch]
-    output = run if chief else RunDirectory(tempfile.mkdtemp(prefix="mobilenet-worker-"))
-    if not chief:
-        print(f"Not the chief: outputs go to {output.path}, deleted at the end; {run.path} is the chief's.")
-    output.write_run_files(config, dataset)
+    # Only the chief writes into the work directory (and holds its lock); other workers
+    # write to a throwaway one (TF's multi-worker guide), but all resume from the work
+    # directory, which must then be on storage every worker reads (NFS, GCS).
+    chief = distribution.is_chief(strategy)
+    with run.claimed(config, dataset, writable=chief):
+        # Also when resuming: TensorFlow combines this global seed with the pipeline's own
+        # shuffle seed, so the batches of a resumed run are those of an uninterrupted one.
+        keras.utils.set_random_seed(config.seed)
+        with strategy.scope():
+            model, position = run.restore()
+            if model is None:
+                model = _new_model(config, dataset.num_classes)
+        if position.epoch or position.step:
+            print(f"Resuming {run.path} after {position} of {config.epochs}.")
+        history = [row for row in run.read_history() if row["epoch"] <= position.epoch]
+        output = run if chief else RunDirectory(tempfile.mkdtemp(prefix="mobilenet-worker-"))
+        if not chief:
+            print(f"Not the chief: outputs go to {output.path}, deleted at the end; {run.path} is the chief's.")
+        output.write_run_files(config, dataset)
 
-    recorder = EpochRecorder(output, history)
-    callbacks = [recorder, keras.callbacks.TensorBoard(output.file("tensorboard"), write_graph=False)]
-    _fit_phases(model, config, strategy, dataset, steps_per_epoch, initial_epoch, callbacks)
-    output.save_model(model, "final.keras")
+        recorder = EpochRecorder(output, history, steps_per_epoch, config.checkpoint_every_steps,
+                                 config.checkpoint_every_minutes)
+        callbacks = [recorder, keras.callbacks.TensorBoard(output.file("tensorboard"), write_graph=False)]
+        with _stop_on_signals(recorder):
+            _fit_phases(model, config, strategy, dataset, steps_per_epoch, position, callbacks)
+        output.save_model(model, "final.keras")
     if distribution.task(strategy) is not None:
         # Every worker says what it ended with: the weights must be the same everywhere.
         task_type, task_id = distribution.task(strategy)
@@ -118,6 +127,23 @@ def _train(config, run):
     if not chief:
         shutil.rmtree(output.path, ignore_errors=True)
     return TrainingRun(run.path, recorder.history)
+
+
+@contextlib.contextmanager
+def _stop_on_signals(recorder):
+    """While training, SIGTERM (a preemptible VM, Kubernetes, a batch scheduler) and SIGINT
+    (Ctrl-C) stop it after the step in progress, with a checkpoint (EpochRecorder); the
+    previous handlers come back after. Only the main thread can take signals."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    handler = lambda signal_number, frame: recorder.stop(signal_number)
+    previous = {number: signal.signal(number, handler) for number in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for number, previous_handler in previous.items():
+            signal.signal(number, previous_handler)
 
 
 def _load_dataset(config):
@@ -129,7 +155,6 @@ def _load_dataset(config):
 
 
 def _new_model(config, num_classes):
-    keras.utils.set_random_seed(config.seed)
     model = build_model(config, num_classes)
     if config.init_from:
         transfer.load_backbone_weights(model, config.init_from, config.alpha, config.resolution)
@@ -149,12 +174,19 @@ def build_model(config, num_classes):
     )
 
 
-def _fit_phases(model, config, strategy, dataset, steps_per_epoch, initial_epoch, callbacks):
-    """Fits from `initial_epoch` to config.epochs. With transfer learning, the new head
-    first trains alone on a frozen backbone (config.frozen_epochs), then every layer."""
+def _fit_phases(model, config, strategy, dataset, steps_per_epoch, position, callbacks):
+    """Fits from `position` to config.epochs. With transfer learning, the new head first
+    trains alone on a frozen backbone (config.frozen_epochs), then every layer.
+
+    The training stream is one endless sequence of batches, the same for a given seed
+    (input_pipeline.train_images): a fit that starts at global step G takes it from
+    batch G on, so a run resumed mid-epoch trains on exactly the batches an uninterrupted
+    one would have. A resumed epoch is first finished alone (its remaining steps), then
+    the whole epochs follow.
+    """
     one_hot = lambda images, labels: (images, tf.one_hot(labels, dataset.num_classes))
-    train_data = input_pipeline.train_images(
-        dataset, config.resolution, config.batch_size, config.seed, (config.crop_area_min, 1.0)
+    train_from = lambda step: input_pipeline.train_images(
+        dataset, config.resolution, config.batch_size, config.seed, (config.crop_area_min, 1.0), start_batch=step
     ).map(one_hot)
     eval_data = input_pipeline.eval_images(dataset, config.resolution, config.eval_batch_size).map(one_hot)
     class_weight = None
@@ -163,30 +195,45 @@ def _fit_phases(model, config, strategy, dataset, steps_per_epoch, initial_epoch
     recorder = callbacks[0]
     frozen_end = min(config.frozen_epochs, config.epochs)
     for phase_start, phase_end, frozen in [(0, frozen_end, True), (frozen_end, config.epochs, False)]:
-        if initial_epoch >= phase_end:
+        if position.epoch >= phase_end:
             continue
         if not model.compiled or transfer.backbone_is_frozen(model) != frozen:
             with strategy.scope():
                 transfer.set_backbone_trainable(model, not frozen)
                 learning_rate = config.frozen_learning_rate if frozen else config.learning_rate
                 compile_model(model, config, learning_rate, (phase_end - phase_start) * steps_per_epoch, steps_per_epoch)
-        with distribution.multi_worker_fit(model):
-            model.fit(
-                train_data,
-                epochs=phase_end,
-                initial_epoch=initial_epoch,
-                steps_per_epoch=steps_per_epoch,
-                validation_data=eval_data,
-                callbacks=callbacks,
-                class_weight=class_weight,
-                shuffle=False,  # the pipeline shuffles
-            )
-        if recorder.diverged:
-            raise TrainingDiverged(
-                f"the training loss became {recorder.diverged} in epoch {len(recorder.history) + 1}; "
-                f"lower {{config.learning_rate}} (now {config.learning_rate}) and rerun"
-            )
-        initial_epoch = phase_end
+        # The epoch a checkpoint stopped in, finished alone; then the rest of the phase.
+        segments = [(position.epoch + 1, position.step)] * bool(position.step) + [(phase_end, 0)]
+        for end, skipped_steps in segments:
+            recorder.start(position)
+            with distribution.multi_worker_fit(model), _progress_line_ended_on_error():
+                model.fit(
+                    train_from(position.epoch * steps_per_epoch + position.step),
+                    epochs=end,
+                    initial_epoch=position.epoch,
+                    steps_per_epoch=steps_per_epoch - skipped_steps,
+                    validation_data=eval_data,
+                    callbacks=callbacks,
+                    class_weight=class_weight,
+                    shuffle=False,  # the pipeline shuffles
+                )
+            if recorder.diverged:
+                raise TrainingDiverged(
+                    f"the training loss became {recorder.diverged} in epoch {len(recorder.history) + 1}; "
+                    f"lower {{config.learning_rate}} (now {config.learning_rate}) and rerun"
+                )
+            position = Position(end)
+
+
+@contextlib.contextmanager
+def _progress_line_ended_on_error():
+    """A fit stopped by an exception leaves Keras' progress bar line open: end it, so that
+    what is said next starts on a line of its own."""
+    try:
+        yield
+    except BaseException:
+        print(flush=True)
+        raise
 
 
 def compile_model(model, config, learning_rate, total_steps, steps_per_epoch):
@@ -225,28 +272,54 @@ def _optimizer(config, learning_rate, total_steps, steps_per_epoch):
 
 
 class EpochRecorder(keras.callbacks.Callback):
-    """Writes the history row, best.keras and the checkpoint after every epoch.
+    """Writes the history row, best.keras and the checkpoint after every epoch, and
+    checkpoints within an epoch every `every_steps` steps or `every_minutes` minutes.
 
     The order matters for resuming: the checkpoint comes last, so that a run killed
     while writing redoes the epoch, and rows of epochs after the checkpoint are dropped.
-    It also stops training when the loss becomes NaN or infinite.
+    It stops training when the loss becomes NaN or infinite, and, after `stop(signal)`,
+    at the end of the step in progress with a checkpoint there (TrainingInterrupted).
     """
 
-    def __init__(self, run, history):
+    def __init__(self, run, history, steps_per_epoch, every_steps=0, every_minutes=0.0):
         super().__init__()
         self.run = run
         self.history = history
+        self.steps_per_epoch = steps_per_epoch
+        self.every_steps = every_steps
+        self.every_seconds = 60 * every_minutes
         self.diverged = None
-        self._epoch_start = None
+        self.stopped_by = None  # the number of the signal that asked to stop
+        self.position = Position(0)  # of the training, after the last finished step
+        self.saved = None  # the last checkpoint written
+        self._epoch_start = self._last_save = None
+        self._first_step = 0
+
+    def start(self, position):
+        """Where the next fit starts: steps of a resumed epoch count from there."""
+        self.position = position
+        self._first_step = position.step
+
+    def stop(self, signal_number):
+        self.stopped_by = signal_number
 
     def on_epoch_begin(self, epoch, logs=None):
-        self._epoch_start = time.perf_counter()
+        self._epoch_start = self._last_save = time.perf_counter()
 
     def on_train_batch_end(self, batch, logs=None):
         loss = (logs or {}).get("loss")
         if loss is not None and not math.isfinite(float(loss)):
             self.diverged = float(loss)
             self.model.stop_training = True
+            return
+        self.position = Position(self.position.epoch, self._first_step + batch + 1)
+        if self.position.step == self.steps_per_epoch:
+            return  # the epoch's own checkpoint follows, after its validation
+        due = (self.every_steps and self.position.step % self.every_steps == 0) or (
+            self.every_seconds and time.perf_counter() - self._last_save >= self.every_seconds)
+        if due or self.stopped_by is not None:
+            self._save_checkpoint()
+        self._stop_if_asked()
 
     def on_epoch_end(self, epoch, logs=None):
         if self.diverged is not None:
@@ -259,4 +332,16 @@ class EpochRecorder(keras.callbacks.Callback):
         self.run.write_history(self.history)
         if row.get("val_top1", -1) > best:
             self.run.save_model(self.model, "best.keras")
-        self.run.save_checkpoint(self.model, epoch + 1)
+        self.position, self._first_step = Position(epoch + 1), 0
+        self._save_checkpoint()
+        self._stop_if_asked()
+
+    def _stop_if_asked(self):
+        # Raised out of fit: Keras would otherwise still validate, and count a cut epoch as whole.
+        if self.stopped_by is not None:
+            raise TrainingInterrupted(self.stopped_by, self.position, self.saved)
+
+    def _save_checkpoint(self):
+        self.run.save_checkpoint(self.model, self.position)
+        self.saved = os.path.join(self.run.checkpoints, self.position.checkpoint_name)
+        self._last_save = time.perf_counter()

@@ -178,6 +178,21 @@ COVERED_ELSEWHERE = [
      "tests/test_training.py::test_nan_loss_stops_training_with_a_message"),
     ("train.py", "killed (SIGKILL) in the middle of an epoch", "the same command resumes after the last finished epoch",
      "tests/test_training.py::test_killed_run_resumes_from_last_finished_epoch"),
+    ("train.py", "SIGTERM (or SIGINT) in the middle of an epoch",
+     "stopped by SIGTERM after epoch E and step S of epoch E+1, saved in <checkpoint>: run the same command again "
+     "to resume from there (exit status 143; 130 for SIGINT)",
+     "tests/test_chaos.py::test_sigterm_mid_epoch_stops_with_a_checkpoint_and_the_resumed_run_ends_as_an_uninterrupted_one"),
+    ("train.py", "killed (SIGKILL) while writing a checkpoint", "the same command resumes from the checkpoint before",
+     "tests/test_chaos.py::test_kill_during_a_checkpoint_write_resumes_from_the_checkpoint_before"),
+    ("train.py", "the newest checkpoint truncated or corrupt",
+     "Checkpoint <file> does not load (...): set aside as <file>.corrupt; trying the one before it",
+     "tests/test_chaos.py::test_a_truncated_newest_checkpoint_falls_back_to_the_one_before"),
+    ("train.py", "no checkpoint that loads", "--workdir <dir>: no checkpoint loads (each is set aside as *.corrupt): "
+     "start over in another --workdir, or delete this one",
+     "tests/test_chaos.py::test_no_loadable_checkpoint_says_what_to_do"),
+    ("train.py", "a second run on the same --workdir", "--workdir <dir> is in use: process <pid> is training in it; "
+     "wait for it to end, or choose another --workdir",
+     "tests/test_chaos.py::test_a_second_run_on_the_same_directory_is_refused"),
     ("train.py", "a worker of a multi-worker job killed", "the restarted job resumes after the last finished epoch",
      "tests/test_distributed.py::test_job_with_a_killed_worker_resumes_when_restarted"),
     ("train.py", "--dataset not prepared in --data_dir, no network", "is not prepared in --data_dir",

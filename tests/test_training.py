@@ -38,7 +38,7 @@ def test_work_directory_holds_everything_export_needs(trained_workdir):
     names = set(os.listdir(trained_workdir))
     assert {"config.json", "labels.txt", "history.csv", "tensorboard", "best.keras", "final.keras", "checkpoints"} <= names
     assert not [n for n in names if "partial" in n]
-    assert os.listdir(trained_workdir / "checkpoints") == ["epoch_0002.keras"]
+    assert sorted(os.listdir(trained_workdir / "checkpoints")) == ["epoch_0001.keras", "epoch_0002.keras"]
     assert (trained_workdir / "labels.txt").read_text().split() == ["blue", "green", "red"]
     config = json.loads((trained_workdir / "config.json").read_text())
     assert (config["alpha"], config["resolution"], config["eval_split"]) == (0.25, 32, "val")
@@ -58,7 +58,7 @@ def test_rerun_with_more_epochs_resumes(trained_workdir, image_folder, capsys):
     history = training.train(tiny_config(f"folder:{image_folder}", epochs=3), str(trained_workdir)).history
     assert [row["epoch"] for row in history] == [1, 2, 3]
     assert "Resuming" in capsys.readouterr().out
-    assert os.listdir(trained_workdir / "checkpoints") == ["epoch_0003.keras"]
+    assert sorted(os.listdir(trained_workdir / "checkpoints")) == ["epoch_0002.keras", "epoch_0003.keras"]
     assert not any(path.exists() for path in stale)
 
 
@@ -90,12 +90,12 @@ def test_killed_run_resumes_from_last_finished_epoch(image_folder, tmp_path):
     wait_for_file(stopped, process)
     process.send_signal(signal.SIGKILL)
     process.communicate()
-    assert os.listdir(workdir / "checkpoints") == ["epoch_0002.keras"]
+    assert sorted(os.listdir(workdir / "checkpoints")) == ["epoch_0001.keras", "epoch_0002.keras"]
     result = run_script("train.py", *flags)
     assert result.returncode == 0, result.stderr[-2000:]
     assert f"Resuming {workdir} after epoch 2 of 4" in result.stdout
     assert history_epochs(workdir) == [1, 2, 3, 4]
-    assert os.listdir(workdir / "checkpoints") == ["epoch_0004.keras"]
+    assert sorted(os.listdir(workdir / "checkpoints")) == ["epoch_0003.keras", "epoch_0004.keras"]
     assert not [path for path in workdir.rglob("*") if "partial" in path.name]
     keras.saving.load_model(workdir / "final.keras", safe_mode=True)
 

@@ -54,6 +54,9 @@ def run_command(program, doc, define_flags, main, argv=None, flag_name=lambda pa
     with environment(flag_values.verbosity):
         try:
             main(flag_values, arguments[1:])
+        except errors.TrainingInterrupted as error:  # not an error: where it stopped, how to resume
+            print(f"{program}: {error.message(flag_name)}", file=sys.stderr)
+            sys.exit(error.exit_status)
         except errors.Error as error:
             sys.exit(f"{program}: error: {error.message(flag_name)}")
 

@@ -59,6 +59,8 @@ def validate(config):
         ("lr_schedule", config.lr_schedule in LR_SCHEDULES, " or ".join(LR_SCHEDULES)),
         ("mixed_precision", config.mixed_precision in MIXED_PRECISION, "'', mixed_float16 or mixed_bfloat16"),
         ("class_weight", config.class_weight in CLASS_WEIGHTS, "'' or balanced"),
+        ("checkpoint_every_steps", config.checkpoint_every_steps >= 0, ">= 0 (0: none within an epoch)"),
+        ("checkpoint_every_minutes", config.checkpoint_every_minutes >= 0, ">= 0 (0: none within an epoch)"),
     ]
     for field, ok, valid in checks:
         if not ok:

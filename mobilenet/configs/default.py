@@ -51,6 +51,13 @@ def get_config():
     config.frozen_learning_rate = 0.1  # for the new head while the backbone is frozen;
     # learning_rate then fine-tunes every layer.
 
+    # Checkpoints within an epoch (each finished epoch has one): every N steps, or every M
+    # minutes of training; 0 for none. Imagenette's epochs end before 10 minutes on a CPU;
+    # an ImageNet epoch (hours on a CPU) gets one every 10 minutes. SIGTERM and SIGINT
+    # always stop training with a checkpoint after the step in progress.
+    config.checkpoint_every_steps = 0
+    config.checkpoint_every_minutes = 10.0
+
     # Machine.
     config.seed = 0
     config.strategy = "default"  # default | mirrored | multi_worker | tpu

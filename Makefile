@@ -13,7 +13,7 @@ QUANTIZATION ?= int8
 SWEEP_FLAGS ?= --latency_budget_ms 1
 BENCH_SECTIONS ?=  # e.g. tflite: rerun only these sections of docs/BENCHMARKS.md
 
-.PHONY: install test train tflite bench sweep costs node_modules chromium web
+.PHONY: install test train tflite bench sweep published costs node_modules chromium web
 
 install: $(INSTALLED)
 
@@ -68,6 +68,13 @@ bench: install
 sweep: install
 	$(BIN)/python -m mobilenet.sweep --out runs/sweep $(SWEEP_FLAGS)
 	$(BIN)/python -m benchmarks.paper_tables --sweep runs/sweep
+
+# The published ImageNet top-1 of each α × ρ beside its int8 latency on this machine: no
+# training, minutes. Its table and plot go to docs/ (shown in the README).
+published: install
+	$(BIN)/python -m mobilenet.sweep --accuracy_source published --out runs/published $(SWEEP_FLAGS)
+	cp runs/published/sweep.md docs/published_sweep.md
+	cp runs/published/accuracy_vs_latency.png docs/published_accuracy_vs_latency.png
 
 costs: install
 	$(BIN)/python -m mobilenet.costs --alpha $(ALPHA) --resolution $(RESOLUTION)

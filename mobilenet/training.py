@@ -88,17 +88,17 @@ def _precision_policy(name):
 def _train(config, run):
     strategy = distribution.make_strategy(config.strategy)
     dataset = _load_dataset(config)
-    steps_per_epoch = dataset.num_examples(dataset.train_split) // config.batch_size
-    if steps_per_epoch < 1:
-        raise ParameterError(
-            f"{{config.batch_size}} {config.batch_size} is larger than the {dataset.train_split} split "
-            f"({dataset.num_examples(dataset.train_split)} examples)"
-        )
     # Only the chief writes into the work directory (and holds its lock); other workers
     # write to a throwaway one (TF's multi-worker guide), but all resume from the work
     # directory, which must then be on storage every worker reads (NFS, GCS).
     chief = distribution.is_chief(strategy)
     with run.claimed(config, dataset, writable=chief):
+        steps_per_epoch = dataset.num_examples(dataset.train_split) // config.batch_size
+        if steps_per_epoch < 1:
+            raise ParameterError(
+                f"{{config.batch_size}} {config.batch_size} is larger than the {dataset.train_split} split "
+                f"({dataset.num_examples(dataset.train_split)} examples)"
+            )
         # Also when resuming: TensorFlow combines this global seed with the pipeline's own
         # shuffle seed, so the batches of a resumed run are those of an uninterrupted one.
         keras.utils.set_random_seed(config.seed)

@@ -15,13 +15,14 @@ ALPHAS, RESOLUTIONS = (0.25, 0.5), (32, 40)
 
 def read_rows(out):
     with open(out / "sweep.csv") as file:
-        return [{key: float(value) for key, value in row.items()} for row in csv.DictReader(file)]
+        return [{key: value == "True" if value in ("True", "False") else float(value) for key, value in row.items()}
+                for row in csv.DictReader(file)]
 
 
 @pytest.fixture(scope="module")
 def swept(image_folder, tmp_path_factory):
     out = tmp_path_factory.mktemp("sweep")
-    config = tiny_config(f"folder:{image_folder}", epochs=1)
+    config = tiny_config(f"folder:{image_folder}", epochs=2)
     rows = sweep.run_sweep(config, ALPHAS, RESOLUTIONS, str(out), latency_budget_ms=1000)
     return out, rows
 
@@ -29,7 +30,7 @@ def swept(image_folder, tmp_path_factory):
 def test_every_model_is_trained_exported_and_measured(swept):
     out, rows = swept
     table = read_rows(out)
-    assert len(table) == 4 and table == [{key: float(value) for key, value in row.items()} for row in rows]
+    assert len(table) == 4 and table == rows
     assert {(row["alpha"], row["resolution"]) for row in table} == {(a, r) for a in ALPHAS for r in RESOLUTIONS}
     assert [row["mult_adds_m"] for row in table] == sorted(row["mult_adds_m"] for row in table)  # cheapest first
     for row in table:
@@ -53,7 +54,9 @@ def test_tables_plots_and_selection_agree(swept):
     workdir = out / "runs" / names.model_name(best["alpha"], best["resolution"])
     assert (out / "selected.tflite").read_bytes() == (workdir / "int8.tflite").read_bytes()
     assert (out / "labels.txt").read_text().split() == ["blue", "green", "red"]
-    assert f"**α {best['alpha']:g}, ρ {best['resolution']}**" in markdown
+    assert f"Within 1000 ms: alpha {best['alpha']:g}, resolution {best['resolution']}," in markdown
+    assert "Inversions along the paper's axes" in markdown and "neighbouring pairs" in markdown
+    assert all(row["epochs"] == 2 and isinstance(row["converged"], bool) for row in rows)
     assert not [name for name in os.listdir(out) if "partial" in name]
 
 
@@ -86,3 +89,44 @@ def test_interrupted_sweep_resumes_and_reuses_finished_models(swept, image_folde
     assert "[sweep 4/4] alpha 0.5, resolution 40" in result.stdout
     assert {path: path.stat().st_mtime_ns for path in finished} == finished  # not exported again
     assert (workdir / "int8.tflite").exists() and len(read_rows(out)) == 4
+
+
+def test_convergence_rule_on_synthetic_curves():
+    # 10 epochs: the last 20 % are the last 2; converged when they gained at most 1 point.
+    flat = [0.5, 0.7, 0.8, 0.85, 0.87, 0.88, 0.885, 0.89, 0.893, 0.895]
+    assert sweep.convergence(flat) == (pytest.approx(0.895 - 0.89), True)
+    rising = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95]
+    assert sweep.convergence(rising) == (pytest.approx(0.15), False)
+    assert sweep.convergence([0.3])[1] is False  # one epoch says nothing
+
+
+def test_inversions_counted_along_the_paper_axes():
+    def row(alpha, resolution, top1):
+        return {"alpha": alpha, "resolution": resolution, "int8_top1": top1}
+
+    rows = [row(0.5, 128, 0.50), row(0.5, 160, 0.55), row(0.5, 192, 0.53),  # 192 below 160: one
+            row(1.0, 128, 0.48), row(1.0, 160, 0.60), row(1.0, 192, 0.61)]  # 1.0-128 below 0.5-128: one
+    found = sweep.inversions(rows)
+    assert [(small["alpha"], small["resolution"], large["alpha"], large["resolution"]) for small, large in found] == [
+        (0.5, 160, 0.5, 192), (0.5, 128, 1.0, 128)]
+    assert sweep.neighbour_pairs(rows) == 2 * 2 + 3  # along ρ at each α, along α at each ρ
+
+
+def test_paper_grid_is_one_factor_at_a_time():
+    points = sweep.grid_points("paper", [0.25, 0.5, 0.75, 1.0], [128, 160, 192, 224])
+    assert sorted(points) == sorted([(0.25, 128), (0.5, 128), (0.75, 128), (1.0, 128), (0.5, 160), (0.5, 192),
+                                     (0.5, 224)])
+    with pytest.raises(ValueError, match="^grid must be full or paper, got 'half'"):
+        sweep.grid_points("half", [0.5], [128])
+
+
+def test_published_accuracy_beside_latency_measured_here(tmp_path):
+    rows = sweep.run_sweep(None, [0.25], [128, 160], str(tmp_path), accuracy_source="published",
+                           latency_budget_ms=1000)
+    assert [(row["alpha"], row["resolution"], row["published_top1"]) for row in rows] == [
+        (0.25, 128, 0.415), (0.25, 160, 0.455)]  # tensorflow/models research/slim/nets/mobilenet_v1.md
+    for row in rows:
+        assert row["latency_median_ms"] > 0 and row["int8_size_mb"] > 0.2  # a real int8 conversion, timed
+    assert "Within 1000 ms: alpha 0.25, resolution 160" in (tmp_path / "sweep.md").read_text()
+    with pytest.raises(ValueError, match="no published ImageNet top-1 for alpha 0.3, resolution 128"):
+        sweep.run_sweep(None, [0.3], [128], str(tmp_path), accuracy_source="published")

@@ -3,6 +3,9 @@
   python -m mobilenet.sweep --alphas 0.25,0.5,0.75,1.0 --resolutions 128,160,192,224 \
       --dataset imagenette/160px-v2 --epochs 2 --out runs/sweep --latency_budget_ms 2
 
+  python -m mobilenet.sweep --grid paper --epochs 20 --out runs/paper          # the paper's one-factor tables
+  python -m mobilenet.sweep --accuracy_source published --latency_budget_ms 5   # ImageNet top-1 x this machine
+
 Writes sweep.csv, sweep.md, two plots and (with --latency_budget_ms) selected.tflite
 into --out; rerun the same command to resume.
 """
@@ -30,6 +33,10 @@ def define_flags(flag_values, argv):
     flags.DEFINE_float("latency_budget_ms", None, "Select the most accurate model with a median latency within this.",
                        **define)
     flags.DEFINE_integer("threads", 1, "Interpreter threads for the latency.", **define)
+    flags.DEFINE_string("grid", "full", "full (every alpha x resolution) or paper (alpha at resolution 128, "
+                        "resolution at alpha 0.5: the paper's Tables 6 and 7).", **define)
+    flags.DEFINE_string("accuracy_source", "trained", "trained (train each model here) or published (TF-Slim's "
+                        "ImageNet top-1, no training; the latency is still measured here).", **define)
 
 
 def main(flag_values, arguments):
@@ -44,6 +51,8 @@ def main(flag_values, arguments):
         flag_values.out,
         flag_values.threads,
         flag_values.latency_budget_ms,
+        flag_values.grid,
+        flag_values.accuracy_source,
     )
 
 

@@ -6,7 +6,8 @@
 Sections: training throughput (with the GPU table of benchmarks/gpu_training.py),
 accuracy (trains or resumes the default run and the fine-tuning run: one to two hours on
 a 2-core CPU from nothing, seconds when both are finished), and the exported models'
-accuracy, size and latency, and the web page's latency against LiteRT Python's. Each section is stamped with the day and machine it ran on,
+accuracy, size and latency, the default model's card with its latency by block, and the web
+page's latency against LiteRT Python's. Each section is stamped with the day and machine it ran on,
 and the file is rewritten after each one, so a long run cut short keeps what it measured.
 """
 
@@ -17,10 +18,11 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from benchmarks import accuracy, common, tflite_models, training_speed, web_latency
+from benchmarks import accuracy, common, model_card, tflite_models, training_speed, web_latency
 from mobilenet import files
 
-SECTIONS = {"training_speed": training_speed, "accuracy": accuracy, "tflite": tflite_models, "web": web_latency}
+SECTIONS = {"training_speed": training_speed, "accuracy": accuracy, "tflite": tflite_models, "model_card": model_card,
+            "web": web_latency}
 PATH = os.path.join(common.DOCS, "BENCHMARKS.md")
 # Each section in the file starts with this marker, so that a later run can replace it alone.
 MARKER = "<!-- section: {} -->"

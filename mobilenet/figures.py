@@ -41,9 +41,10 @@ def confusion_matrix(matrix, row_names, column_names, path, title):
     return _save(figure, path)
 
 
-def mistakes(examples, path, columns=4):
-    """A grid of thumbnails, each titled with its true and predicted class and the score.
-    `examples`: evaluation.Mistake objects. None (nothing written) when there are none."""
+def mistakes(examples, path, names, columns=4):
+    """A grid of thumbnails, each titled with its true and predicted class (as `names`
+    shows a class) and the score. `examples`: evaluation.Mistake objects. None (nothing
+    written) when there are none."""
     if not examples:
         return None
     rows = -(-len(examples) // columns)
@@ -53,7 +54,8 @@ def mistakes(examples, path, columns=4):
         if index < len(examples):
             example = examples[index]
             axes.imshow(example.pixels)
-            axes.set_title(f"true: {example.true}\npredicted: {example.predicted} ({example.score:.2f})", fontsize=8)
+            axes.set_title(f"true: {names[example.true]}\npredicted: {names[example.predicted]} ({example.score:.2f})",
+                           fontsize=8)
     return _save(figure, path)
 
 

@@ -25,7 +25,9 @@ from mobilenet import model as model_lib
 from mobilenet.errors import ParameterError
 
 FUSION_NOTE = ("XNNPACK fuses operators and plans memory across the whole graph: a block's share is the "
-               "difference of two prefixes' latencies, an estimate, not the block timed alone.")
+               "difference of two prefixes' latencies, an estimate, not the block timed alone. A prefix's time "
+               "includes an invocation's fixed cost (it falls on the stem) and writing out its last feature map, so "
+               "a stride-2 block, whose map is a quarter of the one before, can come out negative.")
 CALIBRATION_IMAGES = 8
 
 

@@ -66,7 +66,7 @@ def write(tflite, content, report, results, model_path, dataset, train_counts):
     pictures = {
         "confusion": figures.confusion_matrix(results.tflite.confusion_matrix, readable[: len(results.class_names)],
                                               readable, f"{stem}.confusion.png", f"{name} on {report['dataset']}"),
-        "mistakes": figures.mistakes(results.mistakes, f"{stem}.mistakes.png"),
+        "mistakes": figures.mistakes(results.mistakes, f"{stem}.mistakes.png", dict(zip(results.columns, readable))),
         "curves": figures.training_curves(history, f"{stem}.curves.png", name) if history else None,
     }
     pictures = {key: os.path.basename(path) for key, path in pictures.items() if path}

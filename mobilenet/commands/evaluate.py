@@ -48,7 +48,7 @@ def main(flag_values, arguments):
         rows, columns = class_names.readable(results.class_names), class_names.readable(results.columns)
         pictures = [figures.confusion_matrix(results.tflite.confusion_matrix, rows, columns, f"{stem}.confusion.png",
                                              os.path.basename(flag_values.tflite)),
-                    figures.mistakes(results.mistakes, f"{stem}.mistakes.png")]
+                    figures.mistakes(results.mistakes, f"{stem}.mistakes.png", dict(zip(results.columns, columns)))]
         print("Wrote " + ", ".join([flag_values.json] + [path for path in pictures if path]))
 
 

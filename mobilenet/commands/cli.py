@@ -20,7 +20,8 @@ from mobilenet import errors
 
 
 def run_command(program, doc, define_flags, main, argv=None, flag_name=lambda parameter: f"--{parameter}"):
-    """Runs one command line and exits (0, or 1 with a one-line error).
+    """Runs one command line: returns when it succeeded, else exits with one line (status
+    1 for an error; 143 or 130 for training stopped by SIGTERM or SIGINT).
 
     Args:
       program: the name errors start with ("train.py", "mobilenet.evaluate").
@@ -47,9 +48,7 @@ def run_command(program, doc, define_flags, main, argv=None, flag_name=lambda pa
             flag_values.config.keys()  # config_flags reports a file it could not load on first use
     except flags.Error as error:
         sys.exit(f"{program}: error: {error}")
-    except (KeyError, AttributeError) as error:  # config_flags: a --config.FIELD that is not there
-        sys.exit(f"{program}: error: --config: {_joined(error)}")
-    except OSError as error:
+    except (KeyError, AttributeError, OSError) as error:  # config_flags: no such --config.FIELD, or file
         sys.exit(f"{program}: error: --config: {_joined(error)}")
     with environment(flag_values.verbosity):
         try:

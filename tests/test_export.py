@@ -202,3 +202,13 @@ def test_benchmark_cli_reports_statistics(shared):
                         "--threads", "1", "--runs", "5", "--warmup", "1")
     assert result.returncode == 0, result.stderr[-2000:]
     assert "13.6 M mult-adds" in result.stdout and "median" in result.stdout
+
+
+def test_int8_only_types_are_refused_for_a_float_file_not_ignored():
+    from mobilenet.errors import ParameterError
+
+    with pytest.raises(ParameterError, match=r"^input_type is for quantization int8 only \(a float16 file is"):
+        conversion.check_quantization("float16", input_type="float32")
+    with pytest.raises(ParameterError, match="^output_type must be uint8 or float32, got 'int8'"):
+        conversion.check_quantization("int8", output_type="int8")
+    conversion.check_quantization("int8", output_type="float32", input_type="uint8")  # valid

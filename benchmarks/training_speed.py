@@ -7,7 +7,7 @@ its last step while tf.data autotunes), after warm-up steps:
 * ours with Keras' stock BatchNormalization, in-memory tensors: the cause of the gap;
 * keras.applications.MobileNet(alpha=0.5), in-memory tensors;
 
-all three with TensorFlow's oneDNN kernels on (as `mobilenet` sets them) and again off, in a
+all three with TensorFlow's oneDNN kernels on (as the commands set them) and again off, in a
 child process, and the input pipeline alone. The GPU table is measured on a GPU machine by
 benchmarks/gpu_training.py and included here.
 
@@ -131,7 +131,7 @@ def run():
         "`FusedBatchNormalization` trains with `tf.nn.fused_batch_norm` (one kernel forward,",
         "one backward) and runs the stock layer at inference, so the exported graph is unchanged.",
         "TensorFlow's fused kernel is fast in its oneDNN version, and TensorFlow turns oneDNN on by",
-        "default only on some x86 CPUs; importing `mobilenet` turns it on (`TF_ENABLE_ONEDNN_OPTS=1`,",
+        "default only on some x86 CPUs; the commands turn it on (`TF_ENABLE_ONEDNN_OPTS=1`,",
         "unless the environment says otherwise). The second column, oneDNN off, shows what that is",
         f"worth to our training on this CPU: {ours / ours_off:.1f}x.",
         *gpu_section(),

@@ -16,7 +16,6 @@ import tensorflow_datasets as tfds
 from mobilenet.errors import ParameterError, one_line
 
 FOLDER_PREFIX = "folder:"
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
 EVAL_CROP_FRACTION = 0.875  # the Inception/MobileNet evaluation crop
 # How JPEGs are decoded: the accurate integer IDCT (libjpeg's JDCT_ISLOW) that browsers,
 # Android and PIL use, so that an app's pixels are the evaluation's (mobilenet/web checks it).

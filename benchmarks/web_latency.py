@@ -40,8 +40,7 @@ def model_files(directory):
         source = f"the default run's exports in {workdir}"
     else:
         model = model_lib.mobilenet_v1(ALPHA, RESOLUTION, num_classes=10)
-        rng = np.random.default_rng(0)
-        calibration = [rng.integers(0, 256, (RESOLUTION, RESOLUTION, 3), dtype=np.uint8) for _ in range(8)]
+        calibration = conversion.random_calibration_images(RESOLUTION)
         files = {}
         for quantization in ("int8", "float32"):
             content = conversion.export(

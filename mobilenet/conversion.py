@@ -99,6 +99,12 @@ def _in_float32(model):
     return clone
 
 
+def random_calibration_images(resolution, count=8):
+    """Random uint8 pixels to calibrate int8 with when only the timing of the file matters:
+    calibration sets the quantization scales, not the kernels or the speed."""
+    return np.random.default_rng(0).integers(0, 256, (count, resolution, resolution, 3), np.uint8)
+
+
 def _representative_dataset(images, resolution):
     # A black and a white frame pin the input's calibrated range to exactly [0, 255], so
     # the uint8 input has scale 1 and zero point 0: the file takes raw pixels unchanged.

@@ -20,6 +20,7 @@ from mobilenet import class_metrics, class_names, input_pipeline
 from mobilenet import model as model_lib
 from mobilenet.errors import ParameterError
 from mobilenet.litert import TFLiteClassifier, read_tflite
+from mobilenet.run_directory import RunDirectory
 
 IMAGENET_CLASSES = 1000
 
@@ -52,9 +53,7 @@ def evaluate_tflite(tflite, dataset, data_dir=None, split=None, label_offset=Non
 
 def trained_model_beside(tflite):
     """The best.keras of the training run whose work directory holds `tflite`, or None."""
-    directory = os.path.dirname(os.path.abspath(tflite))
-    paths = [os.path.join(directory, name) for name in ("config.json", "best.keras")]
-    return paths[1] if all(os.path.isfile(path) for path in paths) else None
+    return RunDirectory(os.path.dirname(os.path.abspath(tflite))).trained_model()
 
 
 def format_evaluation(evaluation, shown=5):

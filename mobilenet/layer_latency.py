@@ -17,7 +17,6 @@ import sys
 import tempfile
 
 import keras
-import numpy as np
 from ai_edge_litert import schema_py_generated as schema
 
 from mobilenet import conversion, evaluation, latency, litert
@@ -28,7 +27,6 @@ FUSION_NOTE = ("XNNPACK fuses operators and plans memory across the whole graph:
                "difference of two prefixes' latencies, an estimate, not the block timed alone. A prefix's time "
                "includes an invocation's fixed cost (it falls on the stem) and writing out its last feature map, so "
                "a stride-2 block, whose map is a quarter of the one before, can come out negative.")
-CALIBRATION_IMAGES = 8
 
 
 def block_prefixes(model):
@@ -77,7 +75,7 @@ def block_latency(tflite, model=None, threads=(1, 2), runs=100):
     resolution = litert.TFLiteClassifier(content).resolution
     keras_model = model_lib.with_resolution(model_lib.load_model(model_path, "model"), resolution)
     settings = file_settings(content)
-    calibration = np.random.default_rng(0).integers(0, 256, (CALIBRATION_IMAGES, resolution, resolution, 3), np.uint8)
+    calibration = conversion.random_calibration_images(resolution)
     prefixes = {name: conversion.convert(prefix, calibration_images=calibration, **settings)
                 for name, prefix in block_prefixes(keras_model)}
     timings = latency.compare_in_fresh_process({**prefixes, "file": content}, tuple(threads), runs=runs)

@@ -209,8 +209,7 @@ def published_rows(points, threads):
     contents, rows = {}, []
     for alpha, resolution in points:
         model = model_lib.mobilenet_v1(alpha, resolution, num_classes=1000)
-        calibration = np.random.default_rng(0).integers(0, 256, (8, resolution, resolution, 3), np.uint8)
-        contents[(alpha, resolution)] = conversion.convert(model, "int8", calibration)
+        contents[(alpha, resolution)] = conversion.convert(model, "int8", conversion.random_calibration_images(resolution))
         cost = model_costs.model_cost(model)
         rows.append({"alpha": alpha, "resolution": resolution, "mult_adds_m": cost.mult_adds / 1e6,
                      "params_m": cost.params / 1e6, "int8_size_mb": len(contents[(alpha, resolution)]) / 1e6,

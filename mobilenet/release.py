@@ -12,6 +12,7 @@ import os
 from mobilenet import conversion, evaluation, files, input_pipeline, latency, litert, model_card, model_costs, names
 from mobilenet import model as model_lib
 from mobilenet.errors import ParameterError
+from mobilenet.run_directory import RunDirectory
 
 
 @dataclasses.dataclass
@@ -90,13 +91,12 @@ def export(workdir=None, model=None, dataset=None, **options):
 
 def from_workdir(workdir, **overrides):
     """A Release of `workdir`'s best.keras, with the dataset and splits it was trained on."""
-    config_path = os.path.join(workdir, "config.json")
-    model_path = os.path.join(workdir, "best.keras")
-    if not os.path.isfile(config_path) or not os.path.isfile(model_path):
+    run = RunDirectory(workdir)
+    model_path = run.trained_model()
+    if model_path is None:
         raise ParameterError(f"{{workdir}} {workdir} holds no trained model (config.json and best.keras); "
                              "run train.py first")
-    with open(config_path) as file:
-        config = json.load(file)
+    config = run.read_config()
     quantization = overrides.get("quantization") or "int8"
     resolution = overrides.get("resolution") or config["resolution"]
     name = names.tflite_name(config["alpha"], resolution, quantization, overrides.get("input_type") == "float32")

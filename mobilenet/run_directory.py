@@ -121,6 +121,12 @@ class RunDirectory:
                 "{workdir}, or delete it to start over"
             )
 
+    def trained_model(self):
+        """The path of best.keras when the directory holds a run with a trained model
+        (config.json and best.keras), else None."""
+        paths = [self.file("config.json"), self.file("best.keras")]
+        return paths[1] if all(os.path.isfile(path) for path in paths) else None
+
     def read_config(self):
         """The config.json of the run in this directory, or None."""
         if not os.path.exists(self.file("config.json")):

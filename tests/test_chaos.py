@@ -3,10 +3,10 @@ corrupt checkpoint, a full disk and a second run on the same directory.
 
 Each case runs train.py's command in a subprocess. A hook in that process (CHILD, which
 patches one function and then runs the command) writes a file when it reaches the moment
-the test wants, and waits there; the test waits for that file, never for a time.
+the test wants, and waits there for the test's next move (a signal, or a line on its
+standard input); the test waits for that file, never for a time.
 """
 
-import hashlib
 import os
 import signal
 import subprocess
@@ -14,13 +14,14 @@ import sys
 
 import pytest
 
+from mobilenet import distribution
 from mobilenet import model as model_lib
 
 from conftest import REPO, run_script, wait_for_file
 
 # The child: python -c CHILD HOOK EVENT_FILE train.py-flags...
 CHILD = """
-import errno, os, pathlib, sys, time
+import errno, os, pathlib, signal, sys
 import keras
 from mobilenet import training
 from mobilenet.commands import train
@@ -30,13 +31,15 @@ hook, event = sys.argv[1], pathlib.Path(sys.argv[2])
 class SignalledInEpoch2(training.EpochRecorder):
     def on_train_batch_end(self, batch, logs=None):
         if hook == "sigterm" and len(self.history) == 1 and batch == 4:
+            stops = {signal.SIGTERM, signal.SIGINT}
+            signal.pthread_sigmask(signal.SIG_BLOCK, stops)  # held until waited for: none is missed
             event.touch()
-            while self.stopped_by is None:  # until the test's signal arrives
-                time.sleep(0.01)
+            number = signal.sigwait(stops)  # until the test's signal arrives
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, stops)
+            signal.raise_signal(number)  # to training's own handler
         if hook == "hold" and len(self.history) == 0 and batch == 0:
             event.touch()
-            while not pathlib.Path(str(event) + ".release").exists():
-                time.sleep(0.01)
+            sys.stdin.readline()  # until the test says go
         super().on_train_batch_end(batch, logs)
 
 save = keras.Model.save
@@ -46,7 +49,7 @@ def failing_save(model, path, *args, **kwargs):  # path: the temporary name of t
         with open(path, "wb") as file:
             file.write(b"PK half a zip")
         event.touch()
-        time.sleep(3600)  # until the test kills it
+        signal.pause()  # until the test kills it
     if ".epoch_0002" in str(path) and hook == "disk_full":
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
     return save(model, path, *args, **kwargs)
@@ -66,7 +69,7 @@ def flags(image_folder, workdir, epochs=3):
 
 def start(hook, event, arguments):
     return subprocess.Popen([sys.executable, "-c", CHILD, hook, str(event), *arguments], cwd=REPO, env=ENVIRONMENT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def train(arguments):
@@ -74,8 +77,7 @@ def train(arguments):
 
 
 def weights_digest(path):
-    model = model_lib.load_model(str(path))
-    return hashlib.sha256(b"".join(weight.tobytes() for weight in model.get_weights())).hexdigest()
+    return distribution.weights_digest(model_lib.load_model(str(path)))
 
 
 def checkpoints(workdir):
@@ -175,8 +177,7 @@ def test_a_second_run_on_the_same_directory_is_refused(image_folder, tmp_path):
     first = start("hold", event, flags(image_folder, workdir, epochs=1))
     wait_for_file(event, first)
     second = train(flags(image_folder, workdir, epochs=1))
-    (tmp_path / "training.release").touch()
-    stdout, stderr = first.communicate(timeout=300)
+    stdout, stderr = first.communicate(input="go\n", timeout=300)
     assert first.returncode == 0, stderr[-2000:]
     assert second.returncode == 1
     assert second.stderr.strip().splitlines()[-1] == (

@@ -2,6 +2,7 @@
 block, the model card (its MediaPipe snippet run as written) and class weights."""
 
 import json
+import pathlib
 import re
 import shutil
 
@@ -86,14 +87,8 @@ def test_model_card_says_what_was_shipped(exported):
         assert heading in card
     assert "uint8 [1, 32, 32, 3], scale 1, zero point 0" in card and "do not predict a phone" in card
     for picture in re.findall(r"!\[[^]]*\]\(([^)]+)\)", card):
-        assert (result_dir(result) / picture).exists(), picture
+        assert (pathlib.Path(result.tflite).parent / picture).exists(), picture
     assert set(result.report["float32_latency_ms"]) == {"1", "2"}
-
-
-def result_dir(result):
-    import pathlib
-
-    return pathlib.Path(result.tflite).parent
 
 
 def test_model_card_mediapipe_snippet_runs_as_written(exported, tmp_path, monkeypatch, capsys):

@@ -64,7 +64,7 @@ def test_rerun_with_more_epochs_resumes(trained_workdir, image_folder, capsys):
 
 # train.py, stopped in the middle of epoch 3 until it is killed; it says so in a file.
 STOPPED_IN_EPOCH_3 = """
-import pathlib, sys, time
+import pathlib, signal, sys
 from mobilenet import training
 from mobilenet.commands import train
 
@@ -73,7 +73,7 @@ class StopInEpoch3(training.EpochRecorder):
         super().on_train_batch_end(batch, logs)
         if len(self.history) == 2 and batch == 1:
             pathlib.Path(sys.argv[1]).touch()
-            time.sleep(600)  # until the test kills it
+            signal.pause()  # until the test kills it
 
 training.EpochRecorder = StopInEpoch3
 train.run(["train.py", *sys.argv[2:]])

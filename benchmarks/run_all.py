@@ -3,8 +3,9 @@
   python -m benchmarks.run_all                      # every section
   python -m benchmarks.run_all tflite               # only these; the others stay as they were
 
-Sections: training throughput (with the GPU table of benchmarks/gpu_training.py),
-accuracy (trains or resumes the default run and the fine-tuning run: one to two hours on
+Sections: training throughput (with the GPU table of benchmarks/gpu_training.py), the
+training recipe's ablation (one knob at a time: about an hour and a half on a 2-core CPU),
+accuracy (trains or resumes the default run, the fine-tuning run and the small-folder run: two hours on
 a 2-core CPU from nothing, seconds when both are finished), and the exported models'
 accuracy, size and latency, the default model's card with its latency by block, and the web
 page's latency against LiteRT Python's. Each section is stamped with the day and machine it ran on,
@@ -18,10 +19,10 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from benchmarks import accuracy, common, model_card, tflite_models, training_speed, web_latency
+from benchmarks import ablation, accuracy, common, model_card, tflite_models, training_speed, web_latency
 from mobilenet import files
 
-SECTIONS = {"training_speed": training_speed, "accuracy": accuracy, "tflite": tflite_models, "model_card": model_card,
+SECTIONS = {"training_speed": training_speed, "ablation": ablation, "accuracy": accuracy, "tflite": tflite_models, "model_card": model_card,
             "web": web_latency}
 PATH = os.path.join(common.DOCS, "BENCHMARKS.md")
 # Each section in the file starts with this marker, so that a later run can replace it alone.

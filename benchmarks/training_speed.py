@@ -8,7 +8,9 @@ its last step while tf.data autotunes), after warm-up steps:
 * keras.applications.MobileNet(alpha=0.5), in-memory tensors;
 
 all three with TensorFlow's oneDNN kernels on (as the commands set them) and again off, in a
-child process, and the input pipeline alone. The GPU table is measured on a GPU machine by
+child process, and the input pipeline alone: plain, with each augmentation of
+benchmarks/ablation.py, with keras.layers.RandAugment as it is, and with the default
+config's augmentations (whose rate must stay 3x training's). The GPU table is measured on a GPU machine by
 benchmarks/gpu_training.py and included here.
 
   python -m benchmarks.training_speed   # the three rates alone, as JSON, in this environment
@@ -25,9 +27,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from benchmarks import common
-from mobilenet import input_pipeline
+from benchmarks import ablation, common
+from mobilenet import augmentation, configs, input_pipeline
 from mobilenet import model as model_lib
+from mobilenet.configs import default
 
 BATCH = 32
 WARMUP_STEPS = 8
@@ -77,7 +80,7 @@ def gpu_section():
 
 def model_rates(dataset):
     """{model and input: training images/s} for the three models, in this process."""
-    real = input_pipeline.train_images(dataset, 160, BATCH).map(lambda x, y: (x, tf.one_hot(y, 10)))
+    real = input_pipeline.train_images(dataset, 160, BATCH)
     # keras.applications expects inputs in [-1, 1]: give it that, as a user would.
     scaled = in_memory_batches(10).map(lambda x, y: (x / 127.5 - 1, y))
     rates = {}
@@ -98,13 +101,8 @@ def run():
                            check=True, env=dict(os.environ, TF_ENABLE_ONEDNN_OPTS="0"))
     rates_without_onednn = json.loads(child.stdout.splitlines()[-1])
 
-    iterator = iter(input_pipeline.train_images(dataset, 160, BATCH))
-    for _ in range(20):
-        next(iterator)
-    start = time.perf_counter()
-    for _ in range(100):
-        next(iterator)
-    pipeline_rate = 100 * BATCH / (time.perf_counter() - start)
+    pipelines = {name: pipeline_rate(dataset, *stages) for name, stages in pipeline_stages().items()}
+    pipeline_rate_default = pipelines[DEFAULT_PIPELINE]
 
     ours, stock, reference = rates.values()
     ours_off, stock_off, reference_off = rates_without_onednn.values()
@@ -116,13 +114,14 @@ def run():
         "| Model and input | Images/s | Images/s, oneDNN off |",
         "|---|---|---|",
         *[f"| {name} | {rate:.0f} | {rates_without_onednn[name]:.0f} |" for name, rate in rates.items()],
-        f"| input pipeline alone (decode, random crop, flip, batch) | {pipeline_rate:.0f} | |",
+        *[f"| {name} | {rate:.0f} | |" for name, rate in pipelines.items()],
         "",
         f"Ours / keras.applications: **{ours / reference:.2f}x** (target >= 1.0, aim 1.4); "
         f"{ours_off / reference_off:.2f}x with oneDNN off. "
         f"The fused batch norm alone: {ours / stock:.2f}x over Keras' BatchNormalization "
         f"({ours_off / stock_off:.2f}x with oneDNN off).",
-        f"Input pipeline / training: **{pipeline_rate / ours:.1f}x** (target >= 3).",
+        f"Input pipeline with the default config's augmentations / training: **{pipeline_rate_default / ours:.1f}x** "
+        f"(target >= 3); without augmentation {pipelines[PLAIN_PIPELINE] / ours:.1f}x.",
         "",
         "Why: a TensorFlow profile of a training step (`tf.profiler`, framework op stats) shows",
         "keras.applications spending its extra time in `Mul`, `Sum`, `Mean`, `SquaredDifference`,",
@@ -137,6 +136,39 @@ def run():
         *gpu_section(),
     ]
     return "\n".join(lines)
+
+
+PLAIN_PIPELINE = "input pipeline alone (decode, random crop, flip, batch)"
+DEFAULT_PIPELINE = "input pipeline with configs/default.py's augmentations"
+
+
+def pipeline_stages():
+    """{row name: (augment_image, mix_batch)} of the pipelines timed alone."""
+    plain = default.get_config()
+    plain.update(configs.AUGMENTATION_OFF)
+    stages = {PLAIN_PIPELINE: (None, None)}
+    for name, knobs in ablation.KNOBS.items():
+        config = plain.copy_and_resolve_references()
+        config.update(knobs)
+        augment_image, mix_batch = augmentation.image_augmentation(config), augmentation.batch_mixing(config)
+        if augment_image or mix_batch:
+            stages[f"input pipeline {name}"] = (augment_image, mix_batch)
+    layer = keras.layers.RandAugment(value_range=(0, 255), num_ops=2, factor=0.5)
+    stages["input pipeline + keras.layers.RandAugment itself (2 ops, magnitude 0.5)"] = (
+        lambda image: tf.cast(tf.clip_by_value(tf.round(layer(image)), 0, 255), tf.uint8), None)
+    config = default.get_config()
+    stages[DEFAULT_PIPELINE] = (augmentation.image_augmentation(config), augmentation.batch_mixing(config))
+    return stages
+
+
+def pipeline_rate(dataset, augment_image, mix_batch, warmup=20, timed=100):
+    iterator = iter(input_pipeline.train_images(dataset, 160, BATCH, augment_image=augment_image, mix_batch=mix_batch))
+    for _ in range(warmup):
+        next(iterator)
+    start = time.perf_counter()
+    for _ in range(timed):
+        next(iterator)
+    return timed * BATCH / (time.perf_counter() - start)
 
 
 if __name__ == "__main__":

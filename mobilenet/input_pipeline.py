@@ -204,7 +204,8 @@ def _decode(image_bytes):
 
 def _to_pixels(image, resolution):
     image = tf.image.resize(image, (resolution, resolution), method="bilinear")
-    return tf.cast(tf.clip_by_value(tf.round(image), 0, 255), tf.uint8)
+    pixels = tf.cast(tf.clip_by_value(tf.round(image), 0, 255), tf.uint8)
+    return tf.ensure_shape(pixels, (resolution, resolution, 3))  # a static shape, for the augmentation layers
 
 
 def preprocess_for_train(image_bytes, resolution, seed, area_range=(0.08, 1.0)):
@@ -247,27 +248,34 @@ def _cache_if_small(examples, dataset):
 
 
 def train_images(dataset, resolution, batch_size, seed=0, area_range=(0.08, 1.0), shuffle_buffer=10_000,
-                 start_batch=0):
-    """An endless, shuffled stream of augmented (uint8 pixels, label) batches, from batch
-    `start_batch` on.
+                 start_batch=0, augment_image=None, mix_batch=None):
+    """An endless, shuffled stream of augmented (uint8 pixels, one-hot label) batches, from
+    batch `start_batch` on.
 
     The same stream for a given seed: files and examples are shuffled with it, and each
     example's crop and flip come from a stateless seed (seed, position in the stream). So
     batch N is always the same whatever came before it in this process, and a resumed run
     starts at its step: the batches before are skipped still encoded, before any decoding.
+    `augment_image` (of one uint8 image) and `mix_batch` (of a batch and its one-hot
+    labels) add mobilenet.augmentation's stages after the crop and after batching.
     """
     examples = _encoded_examples(dataset, dataset.train_split, shuffle_files=True, seed=seed)
     examples = _cache_if_small(examples.map(lambda image, label, name: (image, label)), dataset)
     examples = examples.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True).repeat()
     examples = tf.data.Dataset.zip(examples, tf.data.Dataset.counter()).skip(start_batch * batch_size)
+    augment_image = augment_image or (lambda image: image)
     examples = examples.map(
         lambda example, index: (
-            preprocess_for_train(example[0], resolution, tf.stack([tf.cast(seed, tf.int64), index]), area_range),
-            example[1],
+            augment_image(preprocess_for_train(example[0], resolution, tf.stack([tf.cast(seed, tf.int64), index]),
+                                               area_range)),
+            tf.one_hot(example[1], dataset.num_classes),
         ),
         num_parallel_calls=tf.data.AUTOTUNE,
     )
-    return examples.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+    batches = examples.batch(batch_size, drop_remainder=True)
+    if mix_batch:
+        batches = batches.map(mix_batch, num_parallel_calls=tf.data.AUTOTUNE)
+    return batches.prefetch(tf.data.AUTOTUNE)
 
 
 def eval_images(dataset, resolution, batch_size, split=None, cache=True):

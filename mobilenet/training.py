@@ -21,7 +21,7 @@ import time
 import keras
 import tensorflow as tf
 
-from mobilenet import class_metrics, configs, distribution, input_pipeline, names, transfer
+from mobilenet import augmentation, class_metrics, configs, distribution, input_pipeline, names, transfer, weight_averaging
 from mobilenet import model as model_lib
 from mobilenet.errors import ParameterError, StorageError, TrainingDiverged, TrainingInterrupted, one_line
 from mobilenet.run_directory import Position, RunDirectory
@@ -106,6 +106,9 @@ def _train(config, run):
             model, position = run.restore()
             if model is None:
                 model = _new_model(config, dataset.num_classes)
+            elif weight_averaging.uses_ema(model) != config.ema:
+                raise ParameterError(f"{{config.ema}} is {config.ema}, but this run's checkpoints were trained with "
+                                     f"ema {weight_averaging.uses_ema(model)}: keep it, or start over in another {{workdir}}")
         if position.epoch or position.step:
             print(f"Resuming {run.path} after {position} of {config.epochs}.")
         history = [row for row in run.read_history() if row["epoch"] <= position.epoch]
@@ -114,12 +117,17 @@ def _train(config, run):
             print(f"Not the chief: outputs go to {output.path}, deleted at the end; {run.path} is the chief's.")
         output.write_run_files(config, dataset)
 
-        recorder = EpochRecorder(output, history, steps_per_epoch, config.checkpoint_every_steps,
+        # With config.ema, validation, best.keras and final.keras hold the averaged weights,
+        # with batch-norm statistics measured on training crops (no other augmentation).
+        averaged = weight_averaging.AveragedWeights(model, lambda: input_pipeline.train_images(
+            dataset, config.resolution, config.batch_size, config.seed, (config.crop_area_min, 1.0)))
+        recorder = EpochRecorder(output, history, steps_per_epoch, averaged, config.checkpoint_every_steps,
                                  config.checkpoint_every_minutes)
-        callbacks = [recorder, keras.callbacks.TensorBoard(output.file("tensorboard"), write_graph=False)]
+        callbacks = [recorder, keras.callbacks.TensorBoard(output.file("tensorboard"), write_graph=False), averaged]
         with _stop_on_signals(recorder):
             _fit_phases(model, config, strategy, dataset, steps_per_epoch, position, callbacks)
-        output.save_model(model, "final.keras")
+        with averaged.swapped_in():
+            output.save_model(model, "final.keras")
     if distribution.task(strategy) is not None:
         # Every worker says what it ended with: the weights must be the same everywhere.
         task_type, task_id = distribution.task(strategy)
@@ -184,10 +192,12 @@ def _fit_phases(model, config, strategy, dataset, steps_per_epoch, position, cal
     one would have. A resumed epoch is first finished alone (its remaining steps), then
     the whole epochs follow.
     """
-    one_hot = lambda images, labels: (images, tf.one_hot(labels, dataset.num_classes))
+    augment_image, mix_batch = augmentation.image_augmentation(config), augmentation.batch_mixing(config)
     train_from = lambda step: input_pipeline.train_images(
-        dataset, config.resolution, config.batch_size, config.seed, (config.crop_area_min, 1.0), start_batch=step
-    ).map(one_hot)
+        dataset, config.resolution, config.batch_size, config.seed, (config.crop_area_min, 1.0), start_batch=step,
+        augment_image=augment_image, mix_batch=mix_batch,
+    )
+    one_hot = lambda images, labels: (images, tf.one_hot(labels, dataset.num_classes))
     eval_data = input_pipeline.eval_images(dataset, config.resolution, config.eval_batch_size).map(one_hot)
     class_weight = None
     if config.class_weight == "balanced":
@@ -206,7 +216,7 @@ def _fit_phases(model, config, strategy, dataset, steps_per_epoch, position, cal
         segments = [(position.epoch + 1, position.step)] * bool(position.step) + [(phase_end, 0)]
         for end, skipped_steps in segments:
             recorder.start(position)
-            with distribution.multi_worker_fit(model), _progress_line_ended_on_error():
+            with distribution.multi_worker_fit(model), weight_averaging.trained_weights_kept(model), _progress_line_ended_on_error():
                 model.fit(
                     train_from(position.epoch * steps_per_epoch + position.step),
                     epochs=end,
@@ -239,6 +249,7 @@ def _progress_line_ended_on_error():
 def compile_model(model, config, learning_rate, total_steps, steps_per_epoch):
     model.compile(
         optimizer=_optimizer(config, learning_rate, total_steps, steps_per_epoch),
+        # Labels are one-hot, or soft after MixUp and CutMix (mobilenet.augmentation).
         loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
         metrics=[
             keras.metrics.CategoricalAccuracy(name="top1"),
@@ -264,10 +275,11 @@ def _optimizer(config, learning_rate, total_steps, steps_per_epoch):
             decay_rate=config.lr_decay_rate,
             staircase=True,
         )
+    ema = dict(use_ema=config.ema, ema_momentum=config.ema_momentum)
     if config.optimizer == "sgd":
-        return keras.optimizers.SGD(schedule, momentum=config.momentum, nesterov=True)
+        return keras.optimizers.SGD(schedule, momentum=config.momentum, nesterov=True, **ema)
     return keras.optimizers.RMSprop(
-        schedule, rho=config.rmsprop_rho, momentum=config.momentum, epsilon=config.rmsprop_epsilon
+        schedule, rho=config.rmsprop_rho, momentum=config.momentum, epsilon=config.rmsprop_epsilon, **ema
     )
 
 
@@ -281,9 +293,10 @@ class EpochRecorder(keras.callbacks.Callback):
     at the end of the step in progress with a checkpoint there (TrainingInterrupted).
     """
 
-    def __init__(self, run, history, steps_per_epoch, every_steps=0, every_minutes=0.0):
+    def __init__(self, run, history, steps_per_epoch, averaged, every_steps=0, every_minutes=0.0):
         super().__init__()
         self.run = run
+        self.averaged = averaged  # a weight_averaging.AveragedWeights: best.keras holds what was validated
         self.history = history
         self.steps_per_epoch = steps_per_epoch
         self.every_steps = every_steps
@@ -331,7 +344,8 @@ class EpochRecorder(keras.callbacks.Callback):
         self.history.append(row)
         self.run.write_history(self.history)
         if row.get("val_top1", -1) > best:
-            self.run.save_model(self.model, "best.keras")
+            with self.averaged.swapped_in():
+                self.run.save_model(self.model, "best.keras")
         self.position, self._first_step = Position(epoch + 1), 0
         self._save_checkpoint()
         self._stop_if_asked()

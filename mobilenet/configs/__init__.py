@@ -15,6 +15,9 @@ OPTIMIZERS = ("sgd", "rmsprop")
 LR_SCHEDULES = ("cosine", "exponential")
 MIXED_PRECISION = ("", "mixed_float16", "mixed_bfloat16")
 CLASS_WEIGHTS = ("", "balanced")
+# The fields that turn mobilenet.augmentation's stages and the EMA of the weights off: the
+# recipe before them.
+AUGMENTATION_OFF = dict(randaugment_ops=0, color_jitter=0.0, random_erasing=0.0, mixup=False, cutmix=False, ema=False)
 
 
 def get_config(name="default", **fields):
@@ -61,6 +64,14 @@ def validate(config):
         ("class_weight", config.class_weight in CLASS_WEIGHTS, "'' or balanced"),
         ("checkpoint_every_steps", config.checkpoint_every_steps >= 0, ">= 0 (0: none within an epoch)"),
         ("checkpoint_every_minutes", config.checkpoint_every_minutes >= 0, ">= 0 (0: none within an epoch)"),
+        ("label_smoothing", 0 <= config.label_smoothing < 1, "in [0, 1)"),
+        ("randaugment_ops", config.randaugment_ops >= 0, ">= 0 (0: off)"),
+        ("randaugment_magnitude", 0 <= config.randaugment_magnitude <= 1, "in [0, 1]"),
+        ("color_jitter", 0 <= config.color_jitter <= 1, "in [0, 1] (0: off)"),
+        ("random_erasing", 0 <= config.random_erasing <= 1, "in [0, 1] (0: off)"),
+        ("mixup_alpha", config.mixup_alpha > 0, "> 0"),
+        ("cutmix_factor", 0 < config.cutmix_factor <= 1, "in (0, 1]"),
+        ("ema_momentum", 0 < config.ema_momentum < 1, "in (0, 1)"),
     ]
     for field, ok, valid in checks:
         if not ok:

@@ -42,6 +42,19 @@ def get_config():
     config.lr_decay_rate = 0.94  # exponential only: decay per lr_decay_epochs
     config.lr_decay_epochs = 2.5
     config.label_smoothing = 0.1
+
+    # Augmentation and regularisation in the training pipeline (mobilenet.augmentation:
+    # Keras' own layers); each one's worth on Imagenette is in docs/BENCHMARKS.md (ablation).
+    config.randaugment_ops = 0  # RandAugment ops per image; 0: off
+    config.randaugment_magnitude = 0.5  # keras.layers.RandAugment's factor, in [0, 1]
+    config.color_jitter = 0.0  # strength in [0, 1] of brightness, contrast and saturation jitter; 0: off
+    config.random_erasing = 0.0  # probability that an image gets a random rectangle erased; 0: off
+    config.mixup = False  # MixUp of image pairs and their labels; with cutmix, one of the two per batch
+    config.mixup_alpha = 0.2  # its Beta(alpha, alpha) mixing weights; > 0
+    config.cutmix = False  # CutMix: a patch of another image, labels mixed by area
+    config.cutmix_factor = 1.0  # keras.layers.CutMix's factor, in (0, 1]
+    config.ema = False  # evaluate, checkpoint and export an exponential moving average of the weights
+    config.ema_momentum = 0.999  # its momentum per step, in (0, 1)
     config.class_weight = ""  # "" (every image alike) | "balanced" (loss weighted by inverse class frequency)
 
     # Transfer learning: "" (from scratch), "imagenet" (Keras' ImageNet weights for this

@@ -6,6 +6,7 @@ time grows with its mult-adds, α²ρ²). With a GPU, give --epochs 40 (the defa
 schedule) for accuracies that are near convergence.
 """
 
+from mobilenet import configs
 from mobilenet.configs import default
 
 
@@ -16,4 +17,7 @@ def get_config():
     # Moving statistics must catch up with the weights within a few hundred steps.
     config.batch_norm_momentum = 0.9
     config.crop_area_min = 0.35
+    # Without the default's augmentations and EMA: they slow early learning, and the sweep
+    # compares models whose schedules are short.
+    config.update(configs.AUGMENTATION_OFF)
     return config

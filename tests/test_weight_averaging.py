@@ -1,0 +1,98 @@
+"""mobilenet.weight_averaging: the EMA of the weights, saved with batch-norm statistics of its own."""
+
+import csv
+
+import keras
+import numpy as np
+import pytest
+
+from mobilenet import input_pipeline, training, weight_averaging
+from mobilenet import model as model_lib
+from mobilenet.errors import ParameterError
+
+from conftest import tiny_config
+
+# A low momentum: the averages move apart from the weights within two tiny epochs.
+EMA = dict(ema=True, ema_momentum=0.9)
+
+
+@pytest.fixture(scope="module")
+def ema_run(image_folder, tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("ema")
+    config = tiny_config(f"folder:{image_folder}", **EMA)
+    training.train(config, str(workdir))
+    return workdir, config
+
+
+def checkpoint(workdir, epoch):
+    """The checkpoint after `epoch`: the trained weights, the averages in its optimizer."""
+    return keras.saving.load_model(workdir / "checkpoints" / f"epoch_{epoch:04d}.keras", safe_mode=True)
+
+
+def statistics_batches(config):
+    keras.utils.set_random_seed(config.seed)  # as training sets it: TensorFlow combines it with the shuffle's seed
+    dataset = input_pipeline.load_dataset(config.dataset)
+    return input_pipeline.train_images(dataset, config.resolution, config.batch_size, config.seed,
+                                       (config.crop_area_min, 1.0))
+
+
+def arrays(variables):
+    return [np.array(variable) for variable in variables]
+
+
+def test_the_averaged_weights_differ_from_the_trained_ones_and_are_those_saved(ema_run):
+    workdir, _ = ema_run
+    with open(workdir / "history.csv") as file:
+        best_epoch = int(max(csv.DictReader(file), key=lambda row: float(row["val_top1"]))["epoch"])
+    for saved, epoch in (("final.keras", 2), ("best.keras", best_epoch)):
+        model = checkpoint(workdir, epoch)
+        averages, trained = arrays(model.optimizer._model_variables_moving_average), arrays(model.trainable_weights)
+        assert any(not np.allclose(a, t) for a, t in zip(averages, trained))
+        saved_weights = arrays(model_lib.load_model(str(workdir / saved)).trainable_weights)
+        assert all(np.array_equal(s, a) for s, a in zip(saved_weights, averages)), saved
+
+
+def test_the_saved_batch_norm_statistics_are_those_of_the_averaged_network(ema_run):
+    """The first batch norm's mean and variance in final.keras are those of its input, the
+    stem convolution with the averaged weights, over the statistics batches; not the ones
+    training left, which belong to the trained weights."""
+    workdir, config = ema_run
+    saved = model_lib.load_model(str(workdir / "final.keras"))
+    norm = next(layer for layer in saved.layers if isinstance(layer, keras.layers.BatchNormalization))
+    stem = keras.Model(saved.inputs, norm.input)
+    features = [np.array(stem(images), dtype=np.float64)
+                for images, _ in statistics_batches(config).take(weight_averaging.STATISTICS_BATCHES)]
+    mean = np.mean([batch.mean(axis=(0, 1, 2)) for batch in features], axis=0)
+    variance = np.mean([batch.reshape(-1, batch.shape[-1]).var(axis=0, ddof=1) for batch in features], axis=0)
+    assert np.allclose(norm.moving_mean, mean, rtol=1e-3, atol=1e-5)
+    assert np.allclose(norm.moving_variance, variance, rtol=1e-3, atol=1e-5)
+    trained = checkpoint(workdir, 2).get_layer(norm.name)
+    assert not np.allclose(trained.moving_mean, mean, rtol=1e-3, atol=1e-5)
+
+
+def test_swapped_in_gives_the_trained_weights_and_statistics_back_exactly(ema_run):
+    workdir, config = ema_run
+    model = checkpoint(workdir, 2)
+    before = arrays(model.variables)
+    averaged = weight_averaging.AveragedWeights(model, lambda: statistics_batches(config))
+    with averaged.swapped_in():
+        inside = arrays(model.variables)
+    after = arrays(model.variables)
+    assert any(not np.array_equal(b, i) for b, i in zip(before, inside))
+    assert all(np.array_equal(b, a) for b, a in zip(before, after))
+
+
+def test_without_ema_swapped_in_leaves_the_model_as_it_is(image_folder, tmp_path):
+    config = tiny_config(f"folder:{image_folder}", epochs=1)
+    training.train(config, str(tmp_path))
+    model = checkpoint(tmp_path, 1)
+    before = arrays(model.variables)
+    with weight_averaging.AveragedWeights(model, lambda: statistics_batches(config)).swapped_in():
+        assert all(np.array_equal(b, a) for b, a in zip(before, arrays(model.variables)))
+
+
+def test_ema_cannot_be_switched_in_the_middle_of_a_run(image_folder, ema_run):
+    workdir, _ = ema_run
+    config = tiny_config(f"folder:{image_folder}", **dict(EMA, ema=False, epochs=3))
+    with pytest.raises(ParameterError, match=r"^config.ema is False, but this run's checkpoints were trained with ema True"):
+        training.train(config, str(workdir))

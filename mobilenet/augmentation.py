@@ -57,9 +57,16 @@ def _randaugment(num_ops, magnitude, seed):
     """keras.layers.RandAugment's ops at its magnitude, `num_ops` of them drawn for each
     image. The layer itself computes all 11 ops on every image and keeps the drawn one with
     `where`, which makes the pipeline slower than training on a CPU (docs/BENCHMARKS.md);
-    `switch_case` computes only the drawn ones."""
-    layer = keras.layers.RandAugment(value_range=VALUE_RANGE, num_ops=num_ops, factor=magnitude, seed=seed)
-    operations = [getattr(layer, name) for name in layer._AUGMENT_LAYERS]
+    `switch_case` computes only the drawn ones.
+
+    Two of the layer's ops are scaled the wrong way round in Keras 3.15: posterization keeps
+    max(1, int(8 x magnitude)) bits and solarization inverts the pixels above a threshold
+    drawn from [0, 255 x magnitude], so a low magnitude gives their strongest settings (one
+    bit, every pixel inverted). Here they follow the RandAugment paper's scale, as the
+    other nine do: up to 4 x magnitude bits dropped, and the pixels above a threshold drawn
+    from [255 (1 - magnitude), 255] inverted.
+    """
+    operations = list(randaugment_operations(num_ops, magnitude, seed).values())
 
     def apply(image):
         pixels = tf.cast(image, tf.float32)
@@ -70,6 +77,19 @@ def _randaugment(num_ops, magnitude, seed):
         return pixels
 
     return apply
+
+
+def randaugment_operations(num_ops, magnitude, seed=None):
+    """{name: op of one float image} of keras.layers.RandAugment, with posterization and
+    solarization scaled as `_randaugment` says."""
+    layer = keras.layers.RandAugment(value_range=VALUE_RANGE, num_ops=num_ops, factor=magnitude, seed=seed)
+    operations = {name: getattr(layer, name) for name in layer._AUGMENT_LAYERS}
+    bits = 8 - round(4 * magnitude)
+    operations["random_posterization"] = keras.layers.RandomPosterization(
+        factor=(bits, 8), value_range=VALUE_RANGE, seed=seed)  # keeps `bits` to 7 bits (all 8 at bits 8)
+    operations["solarization"] = lambda pixels: tf.where(
+        pixels >= 255 * (1 - magnitude * tf.random.uniform(())), 255 - pixels, pixels)
+    return operations
 
 
 def batch_mixing(config):

@@ -64,6 +64,18 @@ def test_mixed_labels_are_soft_and_sum_to_one_per_example(image_folder):
     assert ((labels > 0.01) & (labels < 0.99)).any()  # some are soft (a partner of the same class is not)
 
 
+def test_randaugment_posterizes_and_solarizes_less_at_a_low_magnitude():
+    """Keras 3.15's own scale is the other way round (one bit kept, every pixel inverted)."""
+    levels = tf.cast(tf.reshape(tf.range(16 * 16 * 3) % 256, (16, 16, 3)), tf.float32)  # every level
+    operations = augmentation.randaugment_operations(2, 0.2, seed=0)
+    for _ in range(5):
+        posterized = np.array(operations["random_posterization"](levels))
+        assert np.max(np.abs(posterized - levels.numpy())) <= 1  # 7 bits kept
+        solarized = np.array(operations["solarization"](levels))
+        changed = solarized != levels.numpy()
+        assert changed.any() and levels.numpy()[changed].min() >= 255 * 0.8
+
+
 def test_with_no_knob_on_the_pipeline_is_unchanged(image_folder):
     config = tiny_config(f"folder:{image_folder}")
     assert augmentation.image_augmentation(config) is None and augmentation.batch_mixing(config) is None

@@ -3,8 +3,10 @@
 `python train.py --alpha 0.5 --resolution 160` runs this. The schedule is tuned for a
 small dataset and a short budget: SGD with Nesterov momentum, a cosine learning rate
 after a short warm-up, label smoothing, and gentler crops than ImageNet's (at least a
-quarter of the image) since 40 epochs of 9,469 images is little data. What it reaches and
-how long an epoch takes on a CPU and on a GPU: docs/BENCHMARKS.md (`make bench`).
+quarter of the image) since 40 epochs of 9,469 images is little data. Keras' augmentation
+layers and the EMA of the weights (the fields below) stay off: added one at a time, none beat
+this recipe in the ablation (docs/BENCHMARKS.md, "Training recipe: one knob at a time"). What
+it reaches and how long an epoch takes on a CPU and on a GPU: docs/BENCHMARKS.md (`make bench`).
 """
 
 import ml_collections
@@ -54,7 +56,9 @@ def get_config():
     config.cutmix = False  # CutMix: a patch of another image, labels mixed by area
     config.cutmix_factor = 1.0  # keras.layers.CutMix's factor, in (0, 1]
     config.ema = False  # evaluate, checkpoint and export an exponential moving average of the weights
-    config.ema_momentum = 0.999  # its momentum per step, in (0, 1)
+    # Its momentum per step, in (0, 1): the average spans about 1 / (1 - momentum) steps, and
+    # starts at the initial weights, so keep that well under the run's steps.
+    config.ema_momentum = 0.999
     config.class_weight = ""  # "" (every image alike) | "balanced" (loss weighted by inverse class frequency)
 
     # Transfer learning: "" (from scratch), "imagenet" (Keras' ImageNet weights for this

@@ -3,10 +3,11 @@
 RMSprop (decay 0.9, momentum 0.9, epsilon 1.0), learning rate decayed by 0.94 every 2.5
 epochs, weight decay 4e-5 on full and pointwise convolutions only, batch-norm momentum
 0.997 and epsilon 1e-3, no label smoothing, dropout 1e-3, Inception crops (8-100 % of the
-image). ImageNet must be prepared by TFDS first (a manual download). Meant for
+image) and flips, nothing more (whatever the default recipe adds). ImageNet must be prepared by TFDS first (a manual download). Meant for
 accelerators: `--config.strategy=mirrored --config.mixed_precision=mixed_float16`.
 """
 
+from mobilenet import configs
 from mobilenet.configs import default
 
 
@@ -26,4 +27,5 @@ def get_config():
     config.lr_schedule = "exponential"
     config.warmup_epochs = 0
     config.label_smoothing = 0.0
+    config.update(configs.AUGMENTATION_OFF)
     return config

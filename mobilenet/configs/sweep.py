@@ -17,7 +17,7 @@ def get_config():
     # Moving statistics must catch up with the weights within a few hundred steps.
     config.batch_norm_momentum = 0.9
     config.crop_area_min = 0.35
-    # Without the default's augmentations and EMA: they slow early learning, and the sweep
-    # compares models whose schedules are short.
+    # None of Keras' augmentation layers or the EMA, whatever the default recipe carries: on short
+    # schedules they cost accuracy (docs/BENCHMARKS.md, ablation), and the sweep's are short.
     config.update(configs.AUGMENTATION_OFF)
     return config

@@ -95,12 +95,24 @@ def run():
                      f"{'' if name == BASELINE else f'{100 * change:+.1f} points'} | "
                      f"{by_seed[SEEDS[0]].train_top1:.4f} | {seconds:.0f} s |")
     lines += ["", "Kept (ahead of the first row over both seeds): " + ("; ".join(kept) or "none") + "."]
+    baseline_top1 = [result.top1 for result in results[BASELINE].values()]
+    lines += ["", f"The first row's seeds differ by {100 * (max(baseline_top1) - min(baseline_top1)):.1f} points: "
+              "a change of one seed smaller than that is within the noise."]
+    underfit = [name for name, by_seed in results.items() if by_seed[SEEDS[0]].train_top1 < by_seed[SEEDS[0]].top1]
+    if len(underfit) == len(results):
+        lines += ["Every row ends with a lower top-1 on its training images than on validation: at this size "
+                  "and length the model underfits, and more augmentation or regularisation can only cost. A larger "
+                  "model or a longer run that overfits (see the training curves of the accuracy section) may gain "
+                  "from them, which this setting cannot show."]
     for name, knobs in KNOBS.items():
         if knobs.get("ema"):
             lines += ["", f"{name}, seed {SEEDS[0]}: the same averaged weights with the batch-norm statistics that "
                       f"training left (those of the trained weights, which Keras' `SwapEMAWeights` keeps) score "
                       f"{top1_with_trained_statistics(workdir_for(knobs, SEEDS[0])):.4f}; mobilenet.weight_averaging "
                       "measures the averaged network's own."]
+            if results[name][SEEDS[0]].train_top1 == results[BASELINE][SEEDS[0]].train_top1:
+                lines[-1] += (" Its training top-1 equals the first row's: averaging leaves training as it was, so "
+                              "its change is the average's own, not a seed's.")
     return "\n".join(lines)
 
 

@@ -13,6 +13,7 @@ interrupted one resumed) from its work directory; the curves come from history.c
 """
 
 import os
+import textwrap
 
 import tensorflow_datasets as tfds
 
@@ -77,7 +78,7 @@ def run():
     lines = ["## Accuracy on Imagenette (validation: 3,925 images; the small folder's: those of its classes)", "",
              "| Run | Epochs | Best top-1 | Final top-1 | First epoch >= target | Target | Time per epoch |",
              "|---|---|---|---|---|---|---|"]
-    figure, axes = plt.subplots(1, 3, figsize=(16, 4))
+    figure, axes = plt.subplots(1, 3, figsize=(16, 4.4))
     for (name, (config, workdir, target)), axis in zip(runs().items(), axes):
         history = training.train(config, workdir).history
         epochs = [row["epoch"] for row in history]
@@ -90,7 +91,7 @@ def run():
         axis.plot(epochs, top1, label="validation top-1")
         if target:
             axis.axhline(target, color="grey", linestyle=":", label=f"target {target:.2f}")
-        axis.set(title=name.split(" (")[0], xlabel="epoch", ylabel="top-1", ylim=(0, 1))
+        axis.set(title=textwrap.fill(name.split(" (")[0], 45), xlabel="epoch", ylabel="top-1", ylim=(0, 1))
         axis.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
         axis.grid(alpha=0.3)
         axis.legend(loc="lower right")

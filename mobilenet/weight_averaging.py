@@ -2,8 +2,8 @@
 and final.keras (and so export) hold when it is on.
 
 Keras' optimizers keep the average of the trainable weights (`use_ema=True`), but not of the
-batch norms' moving statistics, which stay those of the trained weights. With the averaged
-weights and those statistics the network falls to chance (docs/BENCHMARKS.md, ablation), so
+batch norms' moving statistics, which stay those of the trained weights. The averaged weights
+score less with those statistics than with their own (docs/BENCHMARKS.md, ablation), so
 while the averaged weights are in the model, each batch norm holds the statistics of the
 averaged network itself, measured on STATISTICS_BATCHES training batches: the "precise batch
 norm" of Wu and Johnson, "Rethinking 'Batch' in BatchNorm" (2021, arXiv 2105.07576). The

@@ -76,8 +76,9 @@ def runs():
 
 def run():
     lines = ["## Accuracy on Imagenette (validation: 3,925 images; the small folder's: those of its classes)", "",
-             "| Run | Epochs | Best top-1 | Final top-1 | First epoch >= target | Target | Time per epoch |",
+             "| Run | Epochs | Best top-1 (epoch) | Final top-1 | First epoch >= target | Target | Time per epoch |",
              "|---|---|---|---|---|---|---|"]
+    notes = []
     figure, axes = plt.subplots(1, 3, figsize=(16, 4.4))
     for (name, (config, workdir, target)), axis in zip(runs().items(), axes):
         history = training.train(config, workdir).history
@@ -85,8 +86,15 @@ def run():
         top1 = [row["val_top1"] for row in history]
         reached = next((row["epoch"] for row in history if target and row["val_top1"] >= target), None)
         seconds = sorted(row["seconds"] for row in history)[len(history) // 2]
-        lines.append(f"| {name} | {len(history)} | {max(top1):.4f} | {top1[-1]:.4f} | "
+        lines.append(f"| {name} | {len(history)} | {max(top1):.4f} ({epochs[top1.index(max(top1))]}) | {top1[-1]:.4f} | "
                      f"{reached or ('not reached' if target else '')} | {target or 'none'} | {seconds:.0f} s |")
+        best_epoch = epochs[top1.index(max(top1))]
+        if best_epoch <= config.frozen_epochs < len(history):
+            lowest = min(top1[config.frozen_epochs:])
+            notes.append(f"{name.split(' (')[0]}: the best model is the new head alone on the frozen backbone "
+                         f"(epoch {best_epoch}); once every layer trains, validation falls to {lowest:.4f} "
+                         f"(epoch {epochs[top1.index(lowest)]}) and ends at {top1[-1]:.4f}. best.keras keeps epoch "
+                         f"{best_epoch}.")
         axis.plot(epochs, [row["top1"] for row in history], label="train top-1 (augmented)")
         axis.plot(epochs, top1, label="validation top-1")
         if target:
@@ -97,6 +105,6 @@ def run():
         axis.legend(loc="lower right")
     figure.tight_layout()
     figure.savefig(os.path.join(common.DOCS, "training_curves.png"), dpi=100)
-    lines += ["", "![training curves](training_curves.png)", "",
+    lines += ["", *notes, "", "![training curves](training_curves.png)", "",
               "Time per epoch is the median, on this machine, including the validation pass."]
     return "\n".join(lines)

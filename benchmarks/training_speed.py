@@ -162,7 +162,7 @@ def pipeline_stages():
             layer = keras.layers.RandAugment(value_range=(0, 255), num_ops=config.randaugment_ops,
                                              factor=config.randaugment_magnitude)
             stages[name.replace("RandAugment", "keras.layers.RandAugment itself", 1)] = (
-                lambda image, layer=layer: tf.cast(tf.clip_by_value(tf.round(layer(image)), 0, 255), tf.uint8), None)
+                lambda image, layer=layer: input_pipeline.to_uint8(layer(image)), None)
     return stages
 
 

@@ -19,6 +19,8 @@ these layers.
 import keras
 import tensorflow as tf
 
+from mobilenet.input_pipeline import to_uint8
+
 VALUE_RANGE = (0, 255)
 
 
@@ -48,7 +50,7 @@ def image_augmentation(config):
         pixels = image
         for step in steps:
             pixels = step(pixels)
-        return tf.ensure_shape(_to_uint8(pixels), image.shape)
+        return tf.ensure_shape(to_uint8(pixels), image.shape)
 
     return augment
 
@@ -106,14 +108,10 @@ def batch_mixing(config):
     def mix(images, labels):
         def mixed(mixer):
             outputs = mixer({"images": images, "labels": labels})
-            return _to_uint8(outputs["images"]), tf.cast(outputs["labels"], labels.dtype)
+            return to_uint8(outputs["images"]), tf.cast(outputs["labels"], labels.dtype)
 
         choice = tf.random.uniform((), maxval=len(mixers), dtype=tf.int32)
         mixed_images, mixed_labels = tf.switch_case(choice, [lambda mixer=mixer: mixed(mixer) for mixer in mixers])
         return tf.ensure_shape(mixed_images, images.shape), tf.ensure_shape(mixed_labels, labels.shape)
 
     return mix
-
-
-def _to_uint8(pixels):
-    return tf.cast(tf.clip_by_value(tf.round(pixels), *VALUE_RANGE), tf.uint8)

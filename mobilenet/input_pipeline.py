@@ -202,10 +202,15 @@ def _decode(image_bytes):
     )
 
 
+def to_uint8(pixels):
+    """Float pixels rounded and clipped to uint8."""
+    return tf.cast(tf.clip_by_value(tf.round(pixels), 0, 255), tf.uint8)
+
+
 def _to_pixels(image, resolution):
     image = tf.image.resize(image, (resolution, resolution), method="bilinear")
-    pixels = tf.cast(tf.clip_by_value(tf.round(image), 0, 255), tf.uint8)
-    return tf.ensure_shape(pixels, (resolution, resolution, 3))  # a static shape, for the augmentation layers
+    # A static shape, for the augmentation layers.
+    return tf.ensure_shape(to_uint8(image), (resolution, resolution, 3))
 
 
 def preprocess_for_train(image_bytes, resolution, seed, area_range=(0.08, 1.0)):

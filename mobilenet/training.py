@@ -119,8 +119,7 @@ def _train(config, run):
 
         # With config.ema, validation, best.keras and final.keras hold the averaged weights,
         # with batch-norm statistics measured on training crops (no other augmentation).
-        averaged = weight_averaging.AveragedWeights(model, lambda: input_pipeline.train_images(
-            dataset, config.resolution, config.batch_size, config.seed, (config.crop_area_min, 1.0)))
+        averaged = weight_averaging.AveragedWeights(model, lambda: training_stream(config, dataset))
         recorder = EpochRecorder(output, history, steps_per_epoch, averaged, config.checkpoint_every_steps,
                                  config.checkpoint_every_minutes)
         callbacks = [recorder, keras.callbacks.TensorBoard(output.file("tensorboard"), write_graph=False), averaged]
@@ -193,10 +192,8 @@ def _fit_phases(model, config, strategy, dataset, steps_per_epoch, position, cal
     the whole epochs follow.
     """
     augment_image, mix_batch = augmentation.image_augmentation(config), augmentation.batch_mixing(config)
-    train_from = lambda step: input_pipeline.train_images(
-        dataset, config.resolution, config.batch_size, config.seed, (config.crop_area_min, 1.0), start_batch=step,
-        augment_image=augment_image, mix_batch=mix_batch,
-    )
+    train_from = lambda step: training_stream(
+        config, dataset, start_batch=step, augment_image=augment_image, mix_batch=mix_batch)
     one_hot = lambda images, labels: (images, tf.one_hot(labels, dataset.num_classes))
     eval_data = input_pipeline.eval_images(dataset, config.resolution, config.eval_batch_size).map(one_hot)
     class_weight = None
@@ -244,6 +241,13 @@ def _progress_line_ended_on_error():
     except BaseException:
         print(flush=True)
         raise
+
+
+def training_stream(config, dataset, **stages):
+    """input_pipeline.train_images as `config` sets it (its seed, batch and crops); `stages`:
+    start_batch, augment_image, mix_batch."""
+    return input_pipeline.train_images(dataset, config.resolution, config.batch_size, config.seed,
+                                       (config.crop_area_min, 1.0), **stages)
 
 
 def compile_model(model, config, learning_rate, total_steps, steps_per_epoch):

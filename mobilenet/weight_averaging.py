@@ -19,9 +19,12 @@ import numpy as np
 STATISTICS_BATCHES = 16
 
 
+def _optimizer(model):
+    return getattr(model.optimizer, "inner_optimizer", model.optimizer)  # under a LossScaleOptimizer
+
+
 def uses_ema(model):
-    optimizer = getattr(model.optimizer, "inner_optimizer", model.optimizer)  # under a LossScaleOptimizer
-    return bool(getattr(optimizer, "use_ema", False))
+    return bool(getattr(_optimizer(model), "use_ema", False))
 
 
 class AveragedWeights(keras.callbacks.Callback):
@@ -55,7 +58,7 @@ class AveragedWeights(keras.callbacks.Callback):
         if not uses_ema(self.model):
             yield
             return
-        optimizer = getattr(self.model.optimizer, "inner_optimizer", self.model.optimizer)
+        optimizer = _optimizer(self.model)
         weights = optimizer._trainable_variables  # what the optimizer averages, in its order
         statistics = _statistics_variables(self.model)
         # All of the model's variables come back after, the dropout's random state too (the
@@ -115,7 +118,7 @@ def trained_weights_kept(model):
     if not uses_ema(model):
         yield
         return
-    optimizer = getattr(model.optimizer, "inner_optimizer", model.optimizer)
+    optimizer = _optimizer(model)
     optimizer.finalize_variable_values = lambda variables: None
     try:
         yield

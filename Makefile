@@ -10,7 +10,10 @@ RESOLUTION ?= 160
 WORKDIR ?= $(shell $(PYTHON) -c 'from mobilenet.names import default_workdir; print(default_workdir($(ALPHA), $(RESOLUTION)))')
 TRAIN_FLAGS ?=
 QUANTIZATION ?= int8
-SWEEP_FLAGS ?= --latency_budget_ms 1
+# The committed docs/sweep.md: the paper's one-factor grid, 12 epochs a model (rerun to resume).
+SWEEP_FLAGS ?= --grid paper --epochs 12 --latency_budget_ms 1
+SWEEP_OUT ?= runs/paper
+PUBLISHED_FLAGS ?= --latency_budget_ms 1
 BENCH_SECTIONS ?=  # e.g. tflite: rerun only these sections of docs/BENCHMARKS.md
 
 .PHONY: install test train tflite bench sweep published costs node_modules chromium web
@@ -24,8 +27,11 @@ $(INSTALLED): requirements.txt requirements-test.txt
 	$(BIN)/python -m pip install --quiet -r requirements-test.txt
 	touch $@
 
+# Two processes, each taking whole test files (a file's fixtures are made once): much of a test is
+# one-threaded (TFLite conversion, a subprocess importing TensorFlow), so two overlap well on 2 cores.
+TEST_WORKERS ?= 2
 test: install node_modules chromium
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 # The web page's npm packages (LiteRT.js), as package-lock.json pins them; reinstalled when the lock changes.
 node_modules: node_modules/.package-lock.json
@@ -64,15 +70,16 @@ tflite: $(WORKDIR)/final.keras
 bench: install
 	$(BIN)/python -m benchmarks.run_all $(BENCH_SECTIONS)
 
-# The α × ρ grid (about two hours on 2 cores; rerun to resume), then docs/PAPER_TABLES.md.
+# The α × ρ sweep, then docs/PAPER_TABLES.md with its table and plots (docs/sweep.md,
+# docs/accuracy_vs_*.png). The whole 16-model grid: SWEEP_FLAGS="--epochs 12" SWEEP_OUT=runs/sweep.
 sweep: install
-	$(BIN)/python -m mobilenet.sweep --out runs/sweep $(SWEEP_FLAGS)
-	$(BIN)/python -m benchmarks.paper_tables --sweep runs/sweep
+	$(BIN)/python -m mobilenet.sweep --out $(SWEEP_OUT) $(SWEEP_FLAGS)
+	$(BIN)/python -m benchmarks.paper_tables --sweep $(SWEEP_OUT)
 
 # The published ImageNet top-1 of each α × ρ beside its int8 latency on this machine: no
 # training, minutes. Its table and plot go to docs/ (shown in the README).
 published: install
-	$(BIN)/python -m mobilenet.sweep --accuracy_source published --out runs/published $(SWEEP_FLAGS)
+	$(BIN)/python -m mobilenet.sweep --accuracy_source published --out runs/published $(PUBLISHED_FLAGS)
 	cp runs/published/sweep.md docs/published_sweep.md
 	cp runs/published/accuracy_vs_latency.png docs/published_accuracy_vs_latency.png
 

@@ -14,9 +14,11 @@ mobilenet.sweep` its command line. Two sources of accuracy:
   no training: a hardware-aware Pareto front in minutes, for a user who will fine-tune
   from ImageNet weights or wants an ImageNet classifier.
 
-Either way it times each int8 `.tflite` at batch 1 in a fresh process (the published
-mode converts each architecture with random weights and calibration: weights do not
-change the time) and writes into OUT:
+Either way it times the int8 `.tflite` files at batch 1 all together, interleaved in one
+fresh process, so that a change in the machine's load slows every model alike (the
+published mode converts each architecture with random weights and calibration: weights do
+not change the time; a trained model is also timed alone as it finishes, for the tables
+written on the way), and writes into OUT:
 
   sweep.csv, sweep.md         one row per model: costs, size, accuracy, latency, convergence;
                               the count of inversions along the paper's axes
@@ -109,6 +111,7 @@ def run_sweep(config, alphas, resolutions, out, threads=1, latency_budget_ms=Non
                   f"{len(points) - index} more after it, {minutes:.1f} min so far", flush=True)
             rows.append(_measure_one(config, alpha, resolution, out, threads))
             _write_results(rows, out, threads)
+        _time_together(rows, _read_int8_files(rows, out), threads)
     print(f"[sweep] {len(points)} models in {(time.monotonic() - start) / 60:.1f} min; results in {out}")
     selected = None
     if latency_budget_ms is not None:
@@ -215,11 +218,7 @@ def published_rows(points, threads):
                      "params_m": cost.params / 1e6, "int8_size_mb": len(contents[(alpha, resolution)]) / 1e6,
                      "published_top1": PUBLISHED_TOP1[(alpha, resolution)] / 100})
         print(f"[sweep] converted alpha {alpha:g}, resolution {resolution} (random weights)", flush=True)
-    timings = latency.compare_in_fresh_process({f"{a}_{r}": content for (a, r), content in contents.items()},
-                                               (threads,))
-    for row in rows:
-        stats = timings[f"{row['alpha']}_{row['resolution']}"][threads]
-        row.update(latency_median_ms=stats["median_ms"], latency_p90_ms=stats["p90_ms"])
+    _time_together(rows, contents, threads)
     return rows
 
 
@@ -229,6 +228,25 @@ def _workdir(out, alpha, resolution):
 
 def _report_path(workdir):
     return os.path.join(workdir, "int8.report.json")
+
+
+def _time_together(rows, contents, threads):
+    """Sets each row's latency from its int8 file in `contents` ({(α, ρ): bytes}), all timed
+    interleaved in one fresh process (latency.compare), so that the machine's load, which
+    changes from one model's timing to the next, slows them alike."""
+    print(f"[sweep] timing the {len(rows)} int8 files together", flush=True)
+    timings = latency.compare_in_fresh_process(contents, (threads,))
+    for row in rows:
+        stats = timings[(row["alpha"], row["resolution"])][threads]
+        row.update(latency_median_ms=stats["median_ms"], latency_p90_ms=stats["p90_ms"])
+
+
+def _read_int8_files(rows, out):
+    contents = {}
+    for row in rows:
+        with open(os.path.join(_workdir(out, row["alpha"], row["resolution"]), "int8.tflite"), "rb") as file:
+            contents[(row["alpha"], row["resolution"])] = file.read()
+    return contents
 
 
 def _measure_one(config, alpha, resolution, out, threads):
@@ -327,7 +345,8 @@ def plot(rows, x_key, x_label, path, latency_budget_ms=None):
     axes = figure.subplots()
     alphas = sorted({row["alpha"] for row in rows})
     markers = dict(zip(sorted({row["resolution"] for row in rows}), MARKERS))
-    colors = matplotlib.colormaps["viridis"](np.linspace(0, 0.9, len(alphas)))
+    colors = matplotlib.colormaps["viridis"](np.linspace(0, 0.8, len(alphas)))  # no pale yellow on white
+    labels = []  # (x, y, text, whether above the point keeps it off its α's line)
     for alpha, color in zip(alphas, colors):
         points = sorted((row for row in rows if row["alpha"] == alpha), key=lambda row: row[x_key])
         axes.plot([row[x_key] for row in points], [100 * row[accuracy] for row in points], ":", color=color,
@@ -336,9 +355,9 @@ def plot(rows, x_key, x_label, path, latency_budget_ms=None):
             hollow = row.get("converged") is False
             axes.plot(row[x_key], 100 * row[accuracy], markers[row["resolution"]], color=color, markersize=7,
                       markerfacecolor="white" if hollow else color)
-            # Alternate above and below the line, so that neighbours' labels do not overlap.
-            axes.annotate(f"{row['alpha']:g}-{row['resolution']}", (row[x_key], 100 * row[accuracy]),
-                          textcoords="offset points", xytext=(5, 6 if index % 2 == 0 else -12), fontsize=7)
+            # Where its α's line rises to the right, a label there goes below the point.
+            above = index + 1 == len(points) or points[index + 1][accuracy] < row[accuracy]
+            labels.append((row[x_key], 100 * row[accuracy], f"{row['alpha']:g}-{row['resolution']}", above))
     for resolution, marker in markers.items():
         axes.plot([], [], marker, color="gray", label=f"ρ {resolution}")
     if any(row.get("converged") is False for row in rows):
@@ -357,5 +376,34 @@ def plot(rows, x_key, x_label, path, latency_budget_ms=None):
     axes.grid(True, which="both", alpha=0.3)
     axes.legend(fontsize=7, ncol=2)
     figure.tight_layout()
+    place_labels(figure, axes, labels)
     with files.atomic_output(path) as temporary:
         figure.savefig(temporary, dpi=120)
+
+
+def place_labels(figure, axes, labels, size=7):
+    """Annotates each (x, y, text, above) at the first of four places beside its point (right
+    above or below, its `above` side first, then left) where it overlaps no label placed before
+    it and no point; the first place when none is free."""
+    axes.autoscale_view()  # the data limits are final: pixels can be computed
+    pixels_per_point = figure.dpi / 72
+    points = axes.transData.transform([(x, y) for x, y, _, _ in labels])
+    taken = []
+    for (x, y, text, above), (point_x, point_y) in zip(labels, points):
+        width, height = 0.6 * size * len(text), size  # in points, for a sans-serif font
+        offsets = [(5, 6), (5, -12)] if above else [(5, -12), (5, 6)]
+        offsets += [(-5 - width, 6), (-5 - width, -12)]
+        boxes = [(point_x + dx * pixels_per_point, point_y + dy * pixels_per_point,
+                  point_x + (dx + width) * pixels_per_point, point_y + (dy + height) * pixels_per_point)
+                 for dx, dy in offsets]
+        margin = size / 2 * pixels_per_point  # a marker's radius
+
+        def free(box):
+            return (all(box[2] <= other[0] or other[2] <= box[0] or box[3] <= other[1] or other[3] <= box[1]
+                        for other in taken)
+                    and not any(box[0] - margin < px < box[2] + margin and box[1] - margin < py < box[3] + margin
+                                for px, py in points))
+
+        choice = next((index for index, box in enumerate(boxes) if free(box)), 0)
+        taken.append(boxes[choice])
+        axes.annotate(text, (x, y), textcoords="offset points", xytext=offsets[choice], fontsize=size)

@@ -87,6 +87,7 @@ def test_interrupted_sweep_resumes_and_reuses_finished_models(swept, image_folde
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "[sweep 4/4] alpha 0.5, resolution 40" in result.stdout
+    assert "[sweep] timing the 4 int8 files together" in result.stdout
     assert {path: path.stat().st_mtime_ns for path in finished} == finished  # not exported again
     assert (workdir / "int8.tflite").exists() and len(read_rows(out)) == 4
 
@@ -110,6 +111,25 @@ def test_inversions_counted_along_the_paper_axes():
     assert [(small["alpha"], small["resolution"], large["alpha"], large["resolution"]) for small, large in found] == [
         (0.5, 160, 0.5, 192), (0.5, 128, 1.0, 128)]
     assert sweep.neighbour_pairs(rows) == 2 * 2 + 3  # along ρ at each α, along α at each ρ
+
+
+def test_point_labels_do_not_overlap_where_points_crowd():
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(4, 3))
+    FigureCanvasAgg(figure)
+    axes = figure.subplots()
+    # Four points nearly on top of each other, and one far away, as close models of two α's lie.
+    labels = [(1.0, 60.0, "0.75-160", True), (1.02, 60.1, "1-128", True), (1.04, 59.9, "0.5-224", False),
+              (0.98, 60.05, "0.75-192", True), (3.0, 70.0, "1-224", True)]
+    axes.plot([x for x, *_ in labels], [y for _, y, *_ in labels], "o")
+    sweep.place_labels(figure, axes, labels)
+    renderer = figure.canvas.get_renderer()
+    boxes = [text.get_window_extent(renderer) for text in axes.texts]
+    assert [text.get_text() for text in axes.texts] == [text for *_, text, _ in labels]
+    # All at the same offset, the crowd's labels would overlap in 10 pairs.
+    assert not [(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1:] if a.overlaps(b)]
 
 
 def test_paper_grid_is_one_factor_at_a_time():

@@ -2,8 +2,9 @@
 
 Every model of the grid gets the same schedule, so that their accuracies compare: a
 small-scale analogue of the paper's Tables 6-7, not their converged accuracy (a model's
-time grows with its mult-adds, α²ρ²). With a GPU, give --epochs 40 (the default run's
-schedule) for accuracies that are near convergence.
+time grows with its mult-adds, α²ρ²). Two epochs are a quick look that ranks the models by
+how fast they learn; `make sweep` gives the paper grid 12 (docs/sweep.md says which models
+converged by then), and --epochs 40 (the default run's schedule) comes nearer convergence.
 """
 
 from mobilenet import configs

@@ -86,9 +86,9 @@ def run():
         top1 = [row["val_top1"] for row in history]
         reached = next((row["epoch"] for row in history if target and row["val_top1"] >= target), None)
         seconds = sorted(row["seconds"] for row in history)[len(history) // 2]
-        lines.append(f"| {name} | {len(history)} | {max(top1):.4f} ({epochs[top1.index(max(top1))]}) | {top1[-1]:.4f} | "
-                     f"{reached or ('not reached' if target else '')} | {target or 'none'} | {seconds:.0f} s |")
         best_epoch = epochs[top1.index(max(top1))]
+        lines.append(f"| {name} | {len(history)} | {max(top1):.4f} ({best_epoch}) | {top1[-1]:.4f} | "
+                     f"{reached or ('not reached' if target else '')} | {target or 'none'} | {seconds:.0f} s |")
         if best_epoch <= config.frozen_epochs < len(history):
             lowest = min(top1[config.frozen_epochs:])
             notes.append(f"{name.split(' (')[0]}: the best model is the new head alone on the frozen backbone "

@@ -126,7 +126,7 @@ def run():
         "|---|---|---|",
         *[f"| {name} | {rate:.0f} | {rate / ours:.1f}x |" for name, rate in pipelines.items()],
         "",
-        default_pipeline_line(pipelines, ours),
+        default_pipeline_line(dataset, pipelines, ours),
         "",
         "Why: a TensorFlow profile of a training step (`tf.profiler`, framework op stats) shows",
         "keras.applications spending its extra time in `Mul`, `Sum`, `Mean`, `SquaredDifference`,",
@@ -166,14 +166,14 @@ def pipeline_stages():
     return stages
 
 
-def default_pipeline_line(pipelines, training_rate):
+def default_pipeline_line(dataset, pipelines, training_rate):
     """What the default config's own augmentations leave of the pipeline's lead."""
     config = default.get_config()
     stages = augmentation.image_augmentation(config), augmentation.batch_mixing(config)
     if stages == (None, None):
         return (f"configs/default.py adds none of them (see the ablation), so its pipeline is the first row: "
                 f"**{pipelines[PLAIN] / training_rate:.1f}x** training's rate (target >= 3).")
-    rate = pipeline_rate(common.imagenette(), *stages)
+    rate = pipeline_rate(dataset, *stages)
     return f"With configs/default.py's augmentations: {rate:.0f} images/s, **{rate / training_rate:.1f}x** training's rate (target >= 3)."
 
 

@@ -104,14 +104,15 @@ def run_sweep(config, alphas, resolutions, out, threads=1, latency_budget_ms=Non
     if published:
         rows = published_rows(points, threads)
     else:
-        rows = []
+        rows, contents = [], {}
         for index, (alpha, resolution) in enumerate(points, 1):
             minutes = (time.monotonic() - start) / 60
             print(f"[sweep {index}/{len(points)}] alpha {alpha:g}, resolution {resolution}: "
                   f"{len(points) - index} more after it, {minutes:.1f} min so far", flush=True)
-            rows.append(_measure_one(config, alpha, resolution, out, threads))
+            row, contents[(alpha, resolution)] = _measure_one(config, alpha, resolution, out, threads)
+            rows.append(row)
             _write_results(rows, out, threads)
-        _time_together(rows, _read_int8_files(rows, out), threads)
+        _time_together(rows, contents, threads)
     print(f"[sweep] {len(points)} models in {(time.monotonic() - start) / 60:.1f} min; results in {out}")
     selected = None
     if latency_budget_ms is not None:
@@ -241,15 +242,8 @@ def _time_together(rows, contents, threads):
         row.update(latency_median_ms=stats["median_ms"], latency_p90_ms=stats["p90_ms"])
 
 
-def _read_int8_files(rows, out):
-    contents = {}
-    for row in rows:
-        with open(os.path.join(_workdir(out, row["alpha"], row["resolution"]), "int8.tflite"), "rb") as file:
-            contents[(row["alpha"], row["resolution"])] = file.read()
-    return contents
-
-
 def _measure_one(config, alpha, resolution, out, threads):
+    """(the model's row, its int8 file's bytes): trained (or resumed), exported, evaluated and timed alone."""
     workdir = _workdir(out, alpha, resolution)
     model_config = config.copy_and_resolve_references()
     model_config.alpha, model_config.resolution = alpha, resolution
@@ -268,7 +262,7 @@ def _measure_one(config, alpha, resolution, out, threads):
         content = file.read()
     timing = latency.compare_in_fresh_process({"": content}, (threads,))[""][threads]
     gain, converged = convergence([row["val_top1"] for row in run.history])
-    return {
+    row = {
         "alpha": alpha,
         "resolution": resolution,
         "mult_adds_m": report["mult_adds"] / 1e6,
@@ -282,6 +276,7 @@ def _measure_one(config, alpha, resolution, out, threads):
         "last_gain": gain,
         "converged": converged,
     }
+    return row, content
 
 
 def _write_results(rows, out, threads, latency_budget_ms=None, selected=None):

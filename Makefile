@@ -16,7 +16,7 @@ SWEEP_OUT ?= runs/paper
 PUBLISHED_FLAGS ?= --latency_budget_ms 1
 BENCH_SECTIONS ?=  # e.g. tflite: rerun only these sections of docs/BENCHMARKS.md
 
-.PHONY: install test train tflite bench sweep published costs node_modules chromium web
+.PHONY: install test test-fast train tflite bench sweep published costs node_modules chromium web
 
 install: $(INSTALLED)
 
@@ -32,6 +32,10 @@ $(INSTALLED): requirements.txt requirements-test.txt
 TEST_WORKERS ?= 2
 test: install node_modules chromium
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
+
+# The inner loop: everything but the tests marked slow (chaos, distributed, browser, end to end).
+test-fast: install
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not slow"
 
 # The web page's npm packages (LiteRT.js), as package-lock.json pins them; reinstalled when the lock changes.
 node_modules: node_modules/.package-lock.json
@@ -50,11 +54,11 @@ chromium:
 	else echo "no Chromium: install Chrome or Chromium and set MOBILENET_CHROMIUM (the browser tests skip without it)"; fi
 
 # The page classifying images with the default run's int8 file (WEB_FLAGS="--port 8000"; any file:
-# make web WEB_TFLITE=other.tflite, or python -m mobilenet.web --tflite FILE [--port P]).
+# make web WEB_TFLITE=other.tflite, or python -m mobilenet web --tflite FILE [--port P]).
 WEB_TFLITE ?= $(WORKDIR)/$(shell $(PYTHON) -c 'from mobilenet.names import tflite_name; print(tflite_name($(ALPHA), $(RESOLUTION), "int8"))')
 WEB_FLAGS ?=
 web: install node_modules
-	$(BIN)/python -m mobilenet.web --tflite $(WEB_TFLITE) $(WEB_FLAGS)
+	$(BIN)/python -m mobilenet web --tflite $(WEB_TFLITE) $(WEB_FLAGS)
 
 # Trains (or resumes) the model; a finished run is left as it is.
 train: install
@@ -73,15 +77,15 @@ bench: install
 # The α × ρ sweep, then docs/PAPER_TABLES.md with its table and plots (docs/sweep.md,
 # docs/accuracy_vs_*.png). The whole 16-model grid: SWEEP_FLAGS="--epochs 12" SWEEP_OUT=runs/sweep.
 sweep: install
-	$(BIN)/python -m mobilenet.sweep --out $(SWEEP_OUT) $(SWEEP_FLAGS)
+	$(BIN)/python -m mobilenet sweep --out $(SWEEP_OUT) $(SWEEP_FLAGS)
 	$(BIN)/python -m benchmarks.paper_tables --sweep $(SWEEP_OUT)
 
 # The published ImageNet top-1 of each α × ρ beside its int8 latency on this machine: no
 # training, minutes. Its table and plot go to docs/ (shown in the README).
 published: install
-	$(BIN)/python -m mobilenet.sweep --accuracy_source published --out runs/published $(PUBLISHED_FLAGS)
+	$(BIN)/python -m mobilenet sweep --accuracy_source published --out runs/published $(PUBLISHED_FLAGS)
 	cp runs/published/sweep.md docs/published_sweep.md
 	cp runs/published/accuracy_vs_latency.png docs/published_accuracy_vs_latency.png
 
 costs: install
-	$(BIN)/python -m mobilenet.costs --alpha $(ALPHA) --resolution $(RESOLUTION)
+	$(BIN)/python -m mobilenet costs --alpha $(ALPHA) --resolution $(RESOLUTION)

@@ -19,9 +19,11 @@ import keras
 import tensorflow as tf
 
 from benchmarks import common
-from mobilenet import configs, input_pipeline, training
+from mobilenet import configs
 from mobilenet.configs import default
-from mobilenet.run_directory import RunDirectory
+from mobilenet.data import input_pipeline
+from mobilenet.training import loop as training
+from mobilenet.training.run_directory import RunDirectory
 
 ALPHA, RESOLUTION, EPOCHS = 0.25, 128, 20
 SEEDS = (0, 1)

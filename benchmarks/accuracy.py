@@ -24,9 +24,10 @@ import matplotlib.pyplot as plt
 from matplotlib import ticker
 
 from benchmarks import common
-from mobilenet import input_pipeline, names
+from mobilenet import names
 from mobilenet.configs import default, finetune
-from mobilenet import training
+from mobilenet.data import input_pipeline
+from mobilenet.training import loop as training
 
 SHARED_WEIGHTS = os.path.join("..", "shared", "models", "keras_applications", "mobilenet_2_5_224_tf_no_top.h5")
 SMALL_CLASSES, SMALL_PER_CLASS = 5, 200

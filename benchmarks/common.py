@@ -2,7 +2,7 @@
 
 import os
 
-from mobilenet import input_pipeline
+from mobilenet.data import input_pipeline
 from mobilenet.machine import describe as machine  # noqa: F401  (each section's stamp)
 
 DATA_DIR = os.environ.get("TFDS_DATA_DIR", os.path.join("..", "shared", "tensorflow_datasets"))

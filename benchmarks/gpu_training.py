@@ -24,7 +24,7 @@ import keras
 import numpy as np
 
 from mobilenet import files
-from mobilenet import model as model_lib
+from mobilenet.model import network as model_lib
 
 WARMUP_STEPS = 5
 TIMED_STEPS = 30

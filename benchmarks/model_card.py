@@ -11,8 +11,10 @@ import os
 import shutil
 
 from benchmarks import common
-from mobilenet import figures, layer_latency, names, release
+from mobilenet import figures, names
 from mobilenet.configs import default
+from mobilenet.exporting import release
+from mobilenet.measure import layer_latency
 
 THREADS = (1, 2)
 RUNS = 300
@@ -38,7 +40,7 @@ def run():
         f"[{card}]({os.path.relpath(card, common.DOCS)}) is the card `make tflite` writes beside "
         f"{exported.tflite} (copied here with its pictures).",
         "",
-        f"Latency by block of that file (`python -m mobilenet.benchmark --tflite {exported.tflite} --per_layer`), "
+        f"Latency by block of that file (`python -m mobilenet benchmark --tflite {exported.tflite} --per_layer`), "
         f"median of {RUNS} runs of each prefix:",
         "",
         "```",

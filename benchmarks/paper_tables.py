@@ -4,7 +4,7 @@
 
 Costs (mult-adds, parameters) are computed from the built Keras models with 1000 classes,
 the paper's setting, and must match it. Accuracy and latency come from the α × ρ sweep
-in --sweep (mobilenet.sweep on imagenette/160px-v2, int8 `.tflite`, this CPU): a
+in --sweep (`python -m mobilenet sweep` on imagenette/160px-v2, int8 `.tflite`, this CPU): a
 small-scale analogue of the paper's ImageNet top-1, not a reproduction of it. The
 sweep's own table and plots are copied beside it, into docs/.
 """
@@ -16,9 +16,8 @@ import shutil
 from absl import app, flags
 
 from benchmarks import common
-from mobilenet import files
-from mobilenet import model as model_lib
-from mobilenet import model_costs as costs
+from mobilenet import files, names
+from mobilenet.model import costs, network as model_lib
 
 # The paper's figures (Howard et al. 2017, arXiv 1704.04861): ImageNet top-1 (%), mult-adds
 # (millions), parameters (millions).
@@ -28,7 +27,7 @@ PAPER_TABLE_4 = {"full_conv": ("Conv MobileNet", 71.7, 4866, 29.3), "standard": 
 PAPER_TABLE_5 = {0.75: ("0.75 MobileNet", 68.4, 325, 2.6), "shallow": ("Shallow MobileNet", 65.3, 307, 2.9)}
 PAPER_TABLE_6 = {1.0: (70.6, 569, 4.2), 0.75: (68.4, 325, 2.6), 0.5: (63.7, 149, 1.3), 0.25: (50.6, 41, 0.5)}
 PAPER_TABLE_7 = {224: (70.6, 569, 4.2), 192: (69.1, 418, 4.2), 160: (67.2, 290, 4.2), 128: (64.4, 186, 4.2)}
-SWEEP_FILES = ("sweep.md", "accuracy_vs_latency.png", "accuracy_vs_multadds.png")
+SWEEP_FILES = (names.SWEEP_TABLE, *names.SWEEP_PLOTS.values())
 
 
 def cost(alpha=1.0, resolution=224, variant="standard"):
@@ -37,7 +36,7 @@ def cost(alpha=1.0, resolution=224, variant="standard"):
 
 def read_sweep(directory):
     """{(alpha, resolution): row} of the sweep's sweep.csv, or {} when there is none."""
-    path = os.path.join(directory, "sweep.csv")
+    path = os.path.join(directory, names.SWEEP_CSV)
     if not os.path.exists(path):
         return {}
     with open(path) as file:
@@ -47,7 +46,7 @@ def read_sweep(directory):
 def held_at(sweep, varied, position, preferred):
     """The value of the other axis at which the sweep has a model for every value in `varied`
     (position 0: α varies, 1: ρ varies): the paper's `preferred` one if it can, else the largest.
-    The full grid holds the paper's; the paper grid holds ρ 128 and α 0.5 (mobilenet.model_selection)."""
+    The full grid holds the paper's; the paper grid holds ρ 128 and α 0.5 (mobilenet.selection.sweep)."""
     other = {point[1 - position] for point in sweep}
     held = [value for value in other
             if all(((key, value) if position == 0 else (value, key)) in sweep for key in varied)]
@@ -140,7 +139,7 @@ def run(sweep_directory):
         f"Made by `make sweep` (its last step: `python -m benchmarks.paper_tables --sweep {sweep_directory}`).",
         "",
         "**Exact:** mult-adds and parameters, computed from the Keras models this project trains "
-        "(`mobilenet.costs`; 1000 classes; the paper counts convolution and classifier kernels). " + exact,
+        "(`mobilenet.model.costs`; 1000 classes; the paper counts convolution and classifier kernels). " + exact,
         "",
         "**Analogue:** the paper's accuracy is ImageNet top-1 after full training. In its place stand the "
         "int8 `.tflite` top-1 on Imagenette (10 ImageNet classes, `imagenette/160px-v2`, whole validation "
@@ -155,7 +154,7 @@ def run(sweep_directory):
         for name in SWEEP_FILES:
             shutil.copyfile(os.path.join(sweep_directory, name), os.path.join(common.DOCS, name))
         lines += ["", "## The whole sweep", "",
-                  "Every model of the grid, from `make sweep` (`python -m mobilenet.sweep`), 10 classes:", "",
+                  "Every model of the grid, from `make sweep` (`python -m mobilenet sweep`), 10 classes:", "",
                   open(os.path.join(common.DOCS, "sweep.md")).read().strip(), "",
                   "![int8 top-1 against latency](accuracy_vs_latency.png)", "",
                   "![int8 top-1 against mult-adds](accuracy_vs_multadds.png)"]
@@ -172,5 +171,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    flags.DEFINE_string("sweep", os.path.join("runs", "sweep"), "The mobilenet.sweep output directory.")
+    flags.DEFINE_string("sweep", os.path.join("runs", "sweep"), "The output directory of python -m mobilenet sweep.")
     app.run(main)

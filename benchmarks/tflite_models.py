@@ -16,8 +16,8 @@ import tensorflow as tf
 from benchmarks import common
 from mobilenet import names
 from mobilenet.configs import default
-from mobilenet import latency as latency_lib
-from mobilenet import release
+from mobilenet.exporting import release
+from mobilenet.measure import latency as latency_lib
 
 THREADS = (1, 2)
 RUNS = 1000

@@ -28,9 +28,10 @@ import numpy as np
 import tensorflow as tf
 
 from benchmarks import ablation, common
-from mobilenet import augmentation, configs, input_pipeline
-from mobilenet import model as model_lib
+from mobilenet import configs
 from mobilenet.configs import default
+from mobilenet.data import augmentation, input_pipeline
+from mobilenet.model import network as model_lib
 
 BATCH = 32
 WARMUP_STEPS = 8

@@ -21,8 +21,12 @@ import tempfile
 
 import numpy as np
 
-from mobilenet import conversion, latency, names, web_server
-from mobilenet import model as model_lib
+from benchmarks import headless_chromium
+from mobilenet import names
+from mobilenet.exporting import conversion
+from mobilenet.measure import latency
+from mobilenet.model import network as model_lib
+from mobilenet.web import server as web_server
 
 RUNS = 200
 WARMUP = 20
@@ -62,13 +66,13 @@ def browser_latency(files):
     """({name: latencies in ms}, the page's thread count, the browser's version)."""
     from playwright.sync_api import sync_playwright
 
-    executable = web_server.find_chromium()
+    executable = headless_chromium.find_chromium()
     if not executable:
         raise RuntimeError("no Chromium: apt-get install chromium (or set MOBILENET_CHROMIUM)")
     servers = {name: web_server.serve(path) for name, path in files.items()}
     try:
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=executable, args=list(web_server.HEADLESS_CHROMIUM_FLAGS))
+            browser = playwright.chromium.launch(executable_path=executable, args=list(headless_chromium.FLAGS))
             pages = {}
             for name, server in servers.items():
                 page = browser.new_page()
@@ -102,7 +106,7 @@ def run():
     lines = [
         "## In the browser: LiteRT.js against LiteRT Python",
         "",
-        f"The page of `python -m mobilenet.web` in headless Chromium {chromium} ({runtime}, WebAssembly with XNNPACK, "
+        f"The page of `python -m mobilenet web` in headless Chromium {chromium} ({runtime}, WebAssembly with XNNPACK, "
         f"{threads} thread{'s' * (threads > 1)}: the page's default, one per core the browser reports), beside "
         f"LiteRT Python (ai-edge-litert {litert_version}, XNNPACK) with the same {threads} thread{'s' * (threads > 1)}, "
         f"on {source}. Batch 1, median (p90) in ms of {RUNS} runs after {WARMUP} warm-up ones, the files timed in turn "

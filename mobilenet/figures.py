@@ -1,7 +1,10 @@
-"""The pictures of a model card: confusion matrix, confident mistakes, training curves,
-latency by block. matplotlib's Figure without pyplot: no process-wide backend or state."""
+"""Every picture the library draws: a model card's confusion matrix, confident mistakes,
+training curves and latency by block, and a sweep's accuracy against latency. The one module
+that imports matplotlib; its Figure without pyplot: no process-wide backend or state."""
 
+import matplotlib
 import numpy as np
+from matplotlib import ticker
 from matplotlib.figure import Figure
 
 from mobilenet import files
@@ -95,3 +98,77 @@ def block_latency(rows, path, title):
     axes.legend()
     axes.set_title(title)
     return _save(figure, path)
+
+
+MARKERS = "osD^vP*X"
+
+
+def accuracy_trade_off(rows, accuracy, x_key, x_label, front, path, latency_budget_ms=None):
+    """A sweep's `accuracy` against `x_key` on a log axis in plain numbers: one colour per α,
+    one marker per ρ, each point labelled, hollow where not converged, the Pareto front
+    `front` (rows) and the budget drawn."""
+    figure = Figure(figsize=(8, 5.5))
+    axes = figure.subplots()
+    alphas = sorted({row["alpha"] for row in rows})
+    markers = dict(zip(sorted({row["resolution"] for row in rows}), MARKERS))
+    colors = matplotlib.colormaps["viridis"](np.linspace(0, 0.8, len(alphas)))  # no pale yellow on white
+    labels = []  # (x, y, text, whether above the point keeps it off its α's line)
+    for alpha, color in zip(alphas, colors):
+        points = sorted((row for row in rows if row["alpha"] == alpha), key=lambda row: row[x_key])
+        axes.plot([row[x_key] for row in points], [100 * row[accuracy] for row in points], ":", color=color,
+                  label=f"α {alpha:g}")
+        for index, row in enumerate(points):
+            hollow = row.get("converged") is False
+            axes.plot(row[x_key], 100 * row[accuracy], markers[row["resolution"]], color=color, markersize=7,
+                      markerfacecolor="white" if hollow else color)
+            # Where its α's line rises to the right, a label there goes below the point.
+            above = index + 1 == len(points) or points[index + 1][accuracy] < row[accuracy]
+            labels.append((row[x_key], 100 * row[accuracy], f"{row['alpha']:g}-{row['resolution']}", above))
+    for resolution, marker in markers.items():
+        axes.plot([], [], marker, color="gray", label=f"ρ {resolution}")
+    if any(row.get("converged") is False for row in rows):
+        axes.plot([], [], "o", color="gray", markerfacecolor="white", label="not converged")
+    axes.step([row[x_key] for row in front], [100 * row[accuracy] for row in front], "r-", where="post", alpha=0.5,
+              label="Pareto front")
+    if latency_budget_ms is not None:
+        axes.axvline(latency_budget_ms, color="black", linestyle="--", linewidth=1,
+                     label=f"budget {latency_budget_ms:g} ms")
+    axes.set_xscale("log")
+    for axis_formatter in (axes.xaxis.set_major_formatter, axes.xaxis.set_minor_formatter):
+        axis_formatter(ticker.FuncFormatter(lambda value, _: f"{value:g}"))  # 0.3, not 3×10⁻¹
+    axes.set_xlabel(x_label)
+    axes.set_ylabel("published ImageNet top-1 (%)" if accuracy == "published_top1" else "int8 top-1 (%)")
+    axes.grid(True, which="both", alpha=0.3)
+    axes.legend(fontsize=7, ncol=2)
+    figure.tight_layout()
+    place_labels(figure, axes, labels)
+    with files.atomic_output(path) as temporary:
+        figure.savefig(temporary, dpi=120)
+
+
+def place_labels(figure, axes, labels, size=7):
+    """Annotates each (x, y, text, above) at the first of four places beside its point (right
+    above or below, its `above` side first, then left) where it overlaps no label placed before
+    it and no point; the first place when none is free."""
+    axes.autoscale_view()  # the data limits are final: pixels can be computed
+    pixels_per_point = figure.dpi / 72
+    points = axes.transData.transform([(x, y) for x, y, _, _ in labels])
+    taken = []
+    for (x, y, text, above), (point_x, point_y) in zip(labels, points):
+        width, height = 0.6 * size * len(text), size  # in points, for a sans-serif font
+        offsets = [(5, 6), (5, -12)] if above else [(5, -12), (5, 6)]
+        offsets += [(-5 - width, 6), (-5 - width, -12)]
+        boxes = [(point_x + dx * pixels_per_point, point_y + dy * pixels_per_point,
+                  point_x + (dx + width) * pixels_per_point, point_y + (dy + height) * pixels_per_point)
+                 for dx, dy in offsets]
+        margin = size / 2 * pixels_per_point  # a marker's radius
+
+        def free(box):
+            return (all(box[2] <= other[0] or other[2] <= box[0] or box[3] <= other[1] or other[3] <= box[1]
+                        for other in taken)
+                    and not any(box[0] - margin < px < box[2] + margin and box[1] - margin < py < box[3] + margin
+                                for px, py in points))
+
+        choice = next((index for index, box in enumerate(boxes) if free(box)), 0)
+        taken.append(boxes[choice])
+        axes.annotate(text, (x, y), textcoords="offset points", xytext=offsets[choice], fontsize=size)

@@ -4,6 +4,7 @@ import contextlib
 import os
 import re
 
+from mobilenet import names
 from mobilenet.errors import ParameterError
 
 # What atomic_output names a file while it is being written.
@@ -49,7 +50,7 @@ def save_model_atomically(model, path):
 
 def write_labels(directory, class_names):
     """Writes `directory`/labels.txt: the class names, one a line, in label order."""
-    write_atomically(os.path.join(directory, "labels.txt"), "".join(f"{name}\n" for name in class_names))
+    write_atomically(os.path.join(directory, names.LABELS), "".join(f"{name}\n" for name in class_names))
 
 
 def check_writable(path, parameter):

@@ -1,9 +1,18 @@
-"""The names of what this project makes, built in one place.
+"""The names of what this project makes, built in one place: run directories, models, exported
+files and what goes beside them, and a sweep's outputs.
 
 Imports nothing heavy: the Makefile asks it for the default work directory.
 """
 
 import os
+
+BEST_MODEL = "best.keras"  # in a run directory: the model of the best validation top-1, what export takes
+FINAL_MODEL = "final.keras"  # in a run directory: the model after the last epoch
+LABELS = "labels.txt"  # class names, one a line: in a run directory and beside every exported file
+# A sweep's outputs, in its --out directory.
+SWEEP_CSV, SWEEP_TABLE, SWEEP_SELECTED = "sweep.csv", "sweep.md", "selected.tflite"
+SWEEP_PLOTS = {"latency_median_ms": "accuracy_vs_latency.png", "mult_adds_m": "accuracy_vs_multadds.png"}
+SWEEP_MODEL = "int8.tflite"  # each model's int8 file, in its run directory inside --out
 
 
 def model_name(alpha, resolution, variant="standard"):
@@ -19,3 +28,28 @@ def default_workdir(alpha, resolution, variant="standard"):
 def tflite_name(alpha, resolution, quantization, float_input=False):
     return f"{model_name(alpha, resolution)}_{quantization}{'_float_input' * float_input}.tflite"
 
+
+def beside(path, suffix):
+    """The file beside `path` with its extension replaced by `suffix`: model.tflite and
+    ".report.json" give model.report.json."""
+    return os.path.splitext(path)[0] + suffix
+
+
+def report_path(tflite):
+    """The export's report: accuracy, latency, size (JSON)."""
+    return beside(tflite, ".report.json")
+
+
+def card_path(tflite):
+    """The model card (Markdown) of an exported file."""
+    return beside(tflite, ".md")
+
+
+def picture_path(path, kind):
+    """A picture beside `path` (a .tflite, a card, a --json output): kind is confusion,
+    mistakes, curves or blocks."""
+    return beside(path, f".{kind}.png")
+
+
+def labels_path(tflite):
+    return os.path.join(os.path.dirname(os.path.abspath(tflite)), LABELS)

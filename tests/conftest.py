@@ -81,10 +81,21 @@ def run_script(*args, env=None, timeout=600):
     return subprocess.run([sys.executable, *args], cwd=REPO, capture_output=True, text=True, env=env, timeout=timeout)
 
 
-def wait_for_file(path, process, timeout=300):
-    """Waits for `path` to appear: the event a subprocess signals; fails if it ends first."""
+def wait_for(condition, process, what, timeout=300):
+    """Waits until `condition()` holds: the event a subprocess signals by what it writes;
+    fails if the process ends first."""
     deadline = time.monotonic() + timeout
-    while not path.exists():
-        assert process.poll() is None, f"the process ended first: {process.communicate()[1][-3000:]}"
-        assert time.monotonic() < deadline, f"no {path} after {timeout} s"
+    while not condition():
+        assert process.poll() is None, f"the process ended before {what}: {process.communicate()[1][-3000:]}"
+        assert time.monotonic() < deadline, f"no {what} after {timeout} s"
         time.sleep(0.02)
+
+
+def weights_digest(model_or_path):
+    """A short hash of every weight of a Keras model (or a .keras file): equal digests, equal models."""
+    import hashlib
+
+    from mobilenet.model import network
+
+    model = network.load_model(str(model_or_path)) if isinstance(model_or_path, (str, os.PathLike)) else model_or_path
+    return hashlib.sha256(b"".join(weights.tobytes() for weights in model.get_weights())).hexdigest()[:16]

@@ -5,9 +5,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from mobilenet import augmentation, conversion, input_pipeline, training
-from mobilenet import model as model_lib
+from mobilenet.data import augmentation, datasets, input_pipeline
 from mobilenet.errors import ParameterError
+from mobilenet.exporting import conversion
+from mobilenet.model import network as model_lib
+from mobilenet.training import loop as training
 
 from conftest import tiny_config
 
@@ -23,7 +25,7 @@ KNOBS = {
 
 
 def batches(image_folder, config):
-    dataset = input_pipeline.load_dataset(config.dataset)
+    dataset = datasets.load_dataset(config.dataset)
     stream = input_pipeline.train_images(
         dataset, RESOLUTION, BATCH, augment_image=augmentation.image_augmentation(config),
         mix_batch=augmentation.batch_mixing(config))
@@ -57,7 +59,7 @@ def test_each_augmentation_keeps_uint8_pixels_and_changes_them(image_folder, kno
 def test_mixed_labels_are_soft_and_sum_to_one_per_example(image_folder):
     keras.utils.set_random_seed(0)
     config = tiny_config(f"folder:{image_folder}", mixup=True, cutmix=True)
-    dataset = input_pipeline.load_dataset(config.dataset)
+    dataset = datasets.load_dataset(config.dataset)
     stream = input_pipeline.train_images(dataset, RESOLUTION, BATCH, mix_batch=augmentation.batch_mixing(config))
     labels = np.concatenate([labels for _, labels in stream.take(6).as_numpy_iterator()])
     assert np.allclose(labels.sum(axis=1), 1.0, atol=1e-5)

@@ -1,65 +1,31 @@
-"""Never lose work: train.py under SIGTERM, SIGKILL in the middle of a checkpoint write, a
-corrupt checkpoint, a full disk and a second run on the same directory.
+"""Never lose work: train.py under SIGTERM and Ctrl-C, SIGKILL, a corrupt checkpoint and a
+second run on the same directory. (A full disk: tests/test_training.py.)
 
-Each case runs train.py's command in a subprocess. A hook in that process (CHILD, which
-patches one function and then runs the command) writes a file when it reaches the moment
-the test wants, and waits there for the test's next move (a signal, or a line on its
-standard input); the test waits for that file, never for a time.
+Each case runs train.py as a user would, in a subprocess, with nothing patched. The test
+waits for what the run writes (a checkpoint renamed into place, the work directory's lock
+file) and acts then: never for a time. A run asked for a checkpoint after every step
+(--config.checkpoint_every_steps=1) marks each step with a file.
 """
 
 import os
+import re
 import signal
 import subprocess
 import sys
 
 import pytest
 
-from mobilenet import distribution
-from mobilenet import model as model_lib
+from conftest import REPO, run_script, wait_for, weights_digest
 
-from conftest import REPO, run_script, wait_for_file
+pytestmark = pytest.mark.slow
 
-# The child: python -c CHILD HOOK EVENT_FILE train.py-flags...
-CHILD = """
-import errno, os, pathlib, signal, sys
-import keras
-from mobilenet import training
-from mobilenet.commands import train
-
-hook, event = sys.argv[1], pathlib.Path(sys.argv[2])
-
-class SignalledInEpoch2(training.EpochRecorder):
-    def on_train_batch_end(self, batch, logs=None):
-        if hook == "sigterm" and len(self.history) == 1 and batch == 4:
-            stops = {signal.SIGTERM, signal.SIGINT}
-            signal.pthread_sigmask(signal.SIG_BLOCK, stops)  # held until waited for: none is missed
-            event.touch()
-            number = signal.sigwait(stops)  # until the test's signal arrives
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, stops)
-            signal.raise_signal(number)  # to training's own handler
-        if hook == "hold" and len(self.history) == 0 and batch == 0:
-            event.touch()
-            sys.stdin.readline()  # until the test says go
-        super().on_train_batch_end(batch, logs)
-
-save = keras.Model.save
-
-def failing_save(model, path, *args, **kwargs):  # path: the temporary name of the file being written
-    if ".epoch_0002" in str(path) and hook == "kill_in_write":
-        with open(path, "wb") as file:
-            file.write(b"PK half a zip")
-        event.touch()
-        signal.pause()  # until the test kills it
-    if ".epoch_0002" in str(path) and hook == "disk_full":
-        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
-    return save(model, path, *args, **kwargs)
-
-training.EpochRecorder = SignalledInEpoch2
-keras.Model.save = failing_save
-train.run(["train.py", *sys.argv[3:]])
-"""
 # Deterministic kernels, so that an interrupted run can be compared weight for weight.
 ENVIRONMENT = dict(os.environ, TF_DETERMINISTIC_OPS="1")
+# With the EMA of the weights on, final.keras holds the averages of every step's weights, with
+# batch-norm statistics measured for them: equal averages mean that the trained weights were
+# equal at every step too, and that the averages were resumed.
+EMA = ["--config.ema=True", "--config.ema_momentum=0.9"]
+EVERY_STEP = ["--config.checkpoint_every_steps=1"]
 
 
 def flags(image_folder, workdir, epochs=3):
@@ -67,17 +33,13 @@ def flags(image_folder, workdir, epochs=3):
             "--batch_size", "2", "--workdir", str(workdir), "--config.warmup_epochs=0", "--config.eval_batch_size=8"]
 
 
-def start(hook, event, arguments):
-    return subprocess.Popen([sys.executable, "-c", CHILD, hook, str(event), *arguments], cwd=REPO, env=ENVIRONMENT,
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+def start(arguments):
+    return subprocess.Popen([sys.executable, "train.py", *arguments], cwd=REPO, env=ENVIRONMENT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def train(arguments):
     return run_script("train.py", *arguments, env=ENVIRONMENT)
-
-
-def weights_digest(path):
-    return distribution.weights_digest(model_lib.load_model(str(path)))
 
 
 def checkpoints(workdir):
@@ -88,35 +50,52 @@ def history_epochs(workdir):
     return [int(line.split(",")[0]) for line in (workdir / "history.csv").read_text().splitlines()[1:]]
 
 
-# With the EMA of the weights on, final.keras holds the averages of every step's weights, with
-# batch-norm statistics measured for them: equal averages mean that the trained weights were
-# equal at every step too, and that the averages were resumed.
-EMA = ["--config.ema=True", "--config.ema_momentum=0.9"]
+def stop_in_epoch_2(image_folder, workdir, signal_number, extra=()):
+    """Starts a run, sends `signal_number` once it has checkpointed a step of epoch 2 (of the
+    last two it keeps), and returns (exit status, its last line of stderr, the (epoch, step) it
+    says it stopped after)."""
+    process = start(flags(image_folder, workdir) + EVERY_STEP + list(extra))
+
+    def in_epoch_2():
+        names = os.listdir(workdir / "checkpoints") if (workdir / "checkpoints").is_dir() else []
+        return any(name >= "epoch_0001_step" and name.endswith(".keras") for name in names)
+
+    wait_for(in_epoch_2, process, "a checkpoint in epoch 2")
+    process.send_signal(signal_number)
+    _, stderr = process.communicate(timeout=120)
+    line = stderr.strip().splitlines()[-1]
+    stopped = re.search(r"after epoch (\d+)(?: and step (\d+) of epoch \d+)?, saved in", line)
+    assert stopped, line
+    return process.returncode, line, (int(stopped.group(1)), int(stopped.group(2) or 0))
 
 
-def test_sigterm_mid_epoch_stops_with_a_checkpoint_and_the_resumed_run_ends_as_an_uninterrupted_one(
+def test_sigterm_stops_after_the_step_with_a_checkpoint_and_the_resumed_run_ends_as_an_uninterrupted_one(
         image_folder, tmp_path):
     uninterrupted = train(flags(image_folder, tmp_path / "whole") + EMA)
     assert uninterrupted.returncode == 0, uninterrupted.stderr[-2000:]
 
-    workdir, event = tmp_path / "run", tmp_path / "in_epoch_2"
-    process = start("sigterm", event, flags(image_folder, workdir) + EMA)
-    wait_for_file(event, process)
-    process.send_signal(signal.SIGTERM)
-    stdout, stderr = process.communicate(timeout=120)
-    assert process.returncode == 143
-    line = stderr.strip().splitlines()[-1]
-    assert line.startswith("train.py: stopped by SIGTERM after epoch 1 and step 5 of epoch 2, saved in "), line
+    workdir = tmp_path / "run"
+    status, line, (epoch, step) = stop_in_epoch_2(image_folder, workdir, signal.SIGTERM, EMA)
+    assert status == 143
+    assert line.startswith("train.py: stopped by SIGTERM after epoch ") and epoch >= 1, line
     assert line.endswith("run the same command again to resume from there")
-    assert checkpoints(workdir) == ["epoch_0001.keras", "epoch_0001_step_000005.keras"]
-    assert history_epochs(workdir) == [1]
+    # The checkpoint it names is the newest, and the history holds the finished epochs alone.
+    name = f"epoch_{epoch:04d}" + (f"_step_{step:06d}" if step else "") + ".keras"
+    assert str(workdir / "checkpoints" / name) in line and checkpoints(workdir)[-1] == name
+    assert history_epochs(workdir) == list(range(1, epoch + 1))
 
     resumed = train(flags(image_folder, workdir) + EMA)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
-    assert f"Resuming {workdir} after epoch 1 and step 5 of epoch 2 of 3." in resumed.stdout
+    where = f"epoch {epoch}" + (f" and step {step} of epoch {epoch + 1}" if step else "")
+    assert f"Resuming {workdir} after {where} of 3." in resumed.stdout
     assert history_epochs(workdir) == [1, 2, 3]
     # The same batches in the same order, from the same weights and optimizer state: the same model.
     assert weights_digest(workdir / "final.keras") == weights_digest(tmp_path / "whole" / "final.keras")
+
+
+def test_ctrl_c_stops_the_same_way(image_folder, tmp_path):
+    status, line, _ = stop_in_epoch_2(image_folder, tmp_path / "run", signal.SIGINT)
+    assert status == 130 and line.startswith("train.py: stopped by SIGINT after epoch "), line
 
 
 def test_checkpoints_within_an_epoch_every_n_steps(image_folder, tmp_path):
@@ -127,18 +106,25 @@ def test_checkpoints_within_an_epoch_every_n_steps(image_folder, tmp_path):
     assert checkpoints(workdir) == ["epoch_0000_step_000010.keras", "epoch_0001.keras"]
 
 
-def test_kill_during_a_checkpoint_write_resumes_from_the_checkpoint_before(image_folder, tmp_path):
-    workdir, event = tmp_path / "run", tmp_path / "writing"
-    process = start("kill_in_write", event, flags(image_folder, workdir))
-    wait_for_file(event, process)
+def test_sigkill_resumes_from_the_last_checkpoint_and_clears_what_the_kill_left(image_folder, tmp_path):
+    """SIGKILL once epoch 2's checkpoint is in place; a checkpoint half-written when the kill
+    came is left under its temporary name, as tests/test_training.py's rerun test plants it."""
+    workdir = tmp_path / "run"
+    process = start(flags(image_folder, workdir, epochs=4))
+    wait_for((workdir / "checkpoints" / "epoch_0002.keras").exists, process, "epoch 2's checkpoint")
     process.send_signal(signal.SIGKILL)
     process.communicate()
-    assert [name for name in checkpoints(workdir) if "partial" in name]  # what the kill left
-    result = train(flags(image_folder, workdir))
+    half_written = workdir / "checkpoints" / f".epoch_0009.partial-{process.pid}.keras"
+    half_written.write_bytes(b"PK half a zip")
+    newest = checkpoints(workdir)[-1]
+    finished = int(newest[len("epoch_"):len("epoch_") + 4])
+
+    result = train(flags(image_folder, workdir, epochs=4))
     assert result.returncode == 0, result.stderr[-2000:]
-    assert f"Resuming {workdir} after epoch 1 of 3." in result.stdout
-    assert history_epochs(workdir) == [1, 2, 3]
-    assert checkpoints(workdir) == ["epoch_0002.keras", "epoch_0003.keras"]
+    assert f"Resuming {workdir} after epoch {finished} of 4." in result.stdout
+    assert history_epochs(workdir) == [1, 2, 3, 4]
+    assert checkpoints(workdir) == ["epoch_0003.keras", "epoch_0004.keras"]
+    assert not [path for path in workdir.rglob("*") if "partial" in path.name]
 
 
 def test_a_truncated_newest_checkpoint_falls_back_to_the_one_before(image_folder, tmp_path):
@@ -165,38 +151,16 @@ def test_no_loadable_checkpoint_says_what_to_do(image_folder, tmp_path):
                     "start over in another --workdir, or delete this one")
 
 
-def test_a_full_disk_stops_with_one_line_and_loses_no_finished_epoch(image_folder, tmp_path):
-    workdir = tmp_path / "run"
-    process = start("disk_full", tmp_path / "unused", flags(image_folder, workdir))
-    stdout, stderr = process.communicate(timeout=300)
-    assert process.returncode == 1
-    line = stderr.strip().splitlines()[-1]
-    assert line.startswith("train.py: error: No space left on device: ") and "the last finished epoch is kept" in line
-    assert checkpoints(workdir) == ["epoch_0001.keras"]
-    assert not [path for path in workdir.rglob("*") if "partial" in path.name]
-    result = train(flags(image_folder, workdir))
-    assert result.returncode == 0 and f"Resuming {workdir} after epoch 1 of 3." in result.stdout
-
-
 def test_a_second_run_on_the_same_directory_is_refused(image_folder, tmp_path):
-    workdir, event = tmp_path / "run", tmp_path / "training"
-    first = start("hold", event, flags(image_folder, workdir, epochs=1))
-    wait_for_file(event, first)
-    second = train(flags(image_folder, workdir, epochs=1))
-    stdout, stderr = first.communicate(input="go\n", timeout=300)
-    assert first.returncode == 0, stderr[-2000:]
+    """The first run holds the directory's lock from its start; the second is refused at once."""
+    workdir = tmp_path / "run"
+    first = start(flags(image_folder, workdir, epochs=50))
+    lock = workdir / ".lock"
+    wait_for(lambda: lock.exists() and lock.read_text().strip(), first, "the lock, with its holder")
+    second = train(flags(image_folder, workdir, epochs=50))
+    first.send_signal(signal.SIGTERM)
+    first.communicate(timeout=300)
     assert second.returncode == 1
     assert second.stderr.strip().splitlines()[-1] == (
         f"train.py: error: --workdir {workdir} is in use: process {first.pid} is training in it; wait for it to end, "
         "or choose another --workdir")
-    assert history_epochs(workdir) == [1]
-
-
-@pytest.mark.parametrize("signal_number,status", [(signal.SIGINT, 130)])
-def test_ctrl_c_stops_the_same_way(image_folder, tmp_path, signal_number, status):
-    workdir, event = tmp_path / "run", tmp_path / "in_epoch_2"
-    process = start("sigterm", event, flags(image_folder, workdir))
-    wait_for_file(event, process)
-    process.send_signal(signal_number)
-    _, stderr = process.communicate(timeout=120)
-    assert process.returncode == status and "stopped by SIGINT after epoch 1 and step 5 of epoch 2" in stderr

@@ -5,8 +5,8 @@ import sys
 
 import pytest
 
-from mobilenet import model_costs as costs
-from mobilenet.model import mobilenet_v1
+from mobilenet.model import costs
+from mobilenet.model.network import mobilenet_v1
 
 from conftest import REPO
 
@@ -74,7 +74,7 @@ def test_layer_costs_follow_the_layers():
 
 def run_costs_cli(*args):
     return subprocess.run(
-        [sys.executable, "-m", "mobilenet.costs", *args], cwd=REPO, capture_output=True, text=True
+        [sys.executable, "-m", "mobilenet", "costs", *args], cwd=REPO, capture_output=True, text=True
     )
 
 

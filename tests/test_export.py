@@ -1,14 +1,16 @@
 """The .tflite files: numerically true to Keras, integer where promised, readable by apps."""
 
 import json
-import os
 
 import numpy as np
 import pytest
 from ai_edge_litert.interpreter import Interpreter
 
-from mobilenet import conversion, evaluation, input_pipeline, latency, litert, metadata, model_costs, prediction, release, training
-from mobilenet import model as model_lib
+from mobilenet.data import datasets, input_pipeline
+from mobilenet.exporting import conversion, metadata, release
+from mobilenet.measure import evaluation, latency, litert, prediction
+from mobilenet.model import costs as model_costs, network as model_lib
+from mobilenet.training import loop as training
 
 from conftest import run_script, tiny_config
 
@@ -89,7 +91,7 @@ def test_float32_export_equals_keras(probe_workdir, shared):
     content = conversion.export(model, "float32", [str(i) for i in range(10)], name="t", description="t")
     classifier = litert.TFLiteClassifier(content)
     assert classifier.input["dtype"] == np.float32
-    dataset = input_pipeline.load_dataset("imagenette/160px-v2", str(shared / "tensorflow_datasets"))
+    dataset = datasets.load_dataset("imagenette/160px-v2", str(shared / "tensorflow_datasets"))
     pixels, _ = next(iter(input_pipeline.eval_images(dataset, 96, 16, split="validation[:16]")))
     tflite_scores = np.stack([classifier(image) for image in pixels.numpy()])
     np.testing.assert_allclose(tflite_scores, model.predict_on_batch(pixels), atol=1e-4)
@@ -99,7 +101,7 @@ def test_int8_with_float32_input_takes_raw_pixels_and_scores_as_the_uint8_file(i
     _, job = int8_report
     model = model_lib.load_model(str(probe_workdir / "best.keras"))
     # The calibration images of int8_report's file: the probe's train split, 64 samples, seed 0.
-    dataset = input_pipeline.load_dataset("imagenette/160px-v2", str(shared / "tensorflow_datasets"),
+    dataset = datasets.load_dataset("imagenette/160px-v2", str(shared / "tensorflow_datasets"),
                                           "train[:640]", "validation[:256]")
     calibration = input_pipeline.calibration_images(dataset, 96, 64, seed=0)
     content = conversion.export(model, "int8", [str(i) for i in range(10)], name="t", description="t",
@@ -132,7 +134,7 @@ def test_float16_and_dynamic_exports_track_keras(probe_workdir, shared, quantiza
     model = model_lib.load_model(str(probe_workdir / "best.keras"))
     content = conversion.export(model, quantization, [str(i) for i in range(10)], name="t", description="t")
     classifier = litert.TFLiteClassifier(content)
-    dataset = input_pipeline.load_dataset("imagenette/160px-v2", str(shared / "tensorflow_datasets"))
+    dataset = datasets.load_dataset("imagenette/160px-v2", str(shared / "tensorflow_datasets"))
     pixels, _ = next(iter(input_pipeline.eval_images(dataset, 96, 16, split="validation[:16]")))
     tflite_scores = np.stack([classifier(image) for image in pixels.numpy()])
     keras_scores = model.predict_on_batch(pixels)
@@ -172,7 +174,7 @@ def test_official_model_evaluates_on_imagenette_through_the_cli(shared, tmp_path
     """A file made elsewhere, 1001 outputs: the matrix covers Imagenette's 10 classes, and
     predictions outside them fall in one more column."""
     result = run_script(
-        "-m", "mobilenet.evaluate", "--tflite", str(shared / OFFICIAL / "mobilenet_v1_0.5_160_quant.tflite"),
+        "-m", "mobilenet", "evaluate", "--tflite", str(shared / OFFICIAL / "mobilenet_v1_0.5_160_quant.tflite"),
         "--dataset", "imagenette/160px-v2", "--data_dir", str(shared / "tensorflow_datasets"),
         "--split", "validation[:200]", "--json", str(tmp_path / "official.json"),
     )
@@ -198,7 +200,7 @@ def test_label_mapping_finds_background_offset_and_imagenet_classes():
 
 
 def test_benchmark_cli_reports_statistics(shared):
-    result = run_script("-m", "mobilenet.benchmark", "--tflite", str(shared / OFFICIAL / "mobilenet_v1_0.25_128_quant.tflite"),
+    result = run_script("-m", "mobilenet", "benchmark", "--tflite", str(shared / OFFICIAL / "mobilenet_v1_0.25_128_quant.tflite"),
                         "--threads", "1", "--runs", "5", "--warmup", "1")
     assert result.returncode == 0, result.stderr[-2000:]
     assert "13.6 M mult-adds" in result.stdout and "median" in result.stdout

@@ -4,12 +4,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from mobilenet import input_pipeline as ip
+from mobilenet.data import datasets, input_pipeline as ip
 from mobilenet.errors import ParameterError
 
 
 def test_folder_dataset_splits_classes_and_formats(image_folder):
-    dataset = ip.load_dataset(f"folder:{image_folder}")
+    dataset = datasets.load_dataset(f"folder:{image_folder}")
     assert dataset.class_names == ("blue", "green", "red")
     assert (dataset.train_split, dataset.eval_split) == ("train", "val")
     images, labels = next(iter(ip.eval_images(dataset, 32, 12)))
@@ -20,7 +20,7 @@ def test_folder_dataset_splits_classes_and_formats(image_folder):
 
 
 def test_training_stream_is_reproducible_and_seeded(image_folder):
-    dataset = ip.load_dataset(f"folder:{image_folder}")
+    dataset = datasets.load_dataset(f"folder:{image_folder}")
     first = lambda seed: next(iter(ip.train_images(dataset, 32, 8, seed=seed)))[0].numpy()
     np.testing.assert_array_equal(first(1), first(1))
     assert not np.array_equal(first(1), first(2))
@@ -43,11 +43,11 @@ def test_training_crop_decodes_png_and_jpeg_alike():
 
 
 def test_imagenette_from_shared_data_dir(shared):
-    dataset = ip.load_dataset("imagenette/160px-v2", str(shared / "tensorflow_datasets"))
+    dataset = datasets.load_dataset("imagenette/160px-v2", str(shared / "tensorflow_datasets"))
     assert dataset.num_classes == 10 and dataset.class_names[0] == "n01440764"
     assert (dataset.train_split, dataset.eval_split) == ("train", "validation")
     assert dataset.num_examples("train") == 9469 and dataset.num_examples("validation") == 3925
-    held_out = ip.load_dataset("imagenette/160px-v2", str(shared / "tensorflow_datasets"), "train[:90%]", "train[90%:]")
+    held_out = datasets.load_dataset("imagenette/160px-v2", str(shared / "tensorflow_datasets"), "train[:90%]", "train[90%:]")
     assert held_out.num_examples("train[90%:]") == 947
     images, labels = next(iter(ip.eval_images(dataset, 64, 4, split="validation[:4]")))
     assert images.shape == (4, 64, 64, 3) and labels.shape == (4,)
@@ -58,7 +58,7 @@ def test_corrupt_image_is_named(tmp_path):
 
     root = write_image_folder(tmp_path / "data")
     (root / "train" / "red" / "broken.jpg").write_bytes(b"not an image at all")
-    dataset = ip.load_dataset(f"folder:{root}")
+    dataset = datasets.load_dataset(f"folder:{root}")
     with pytest.raises(ValueError, match=r"broken\.jpg is not a readable image"):
         ip.check_images(dataset, "train")
     ip.check_images(dataset, "val")
@@ -73,26 +73,26 @@ def test_corrupt_image_is_named(tmp_path):
 )
 def test_bad_dataset_names(name, message):
     with pytest.raises(ValueError, match=message):
-        ip.load_dataset(name)
+        datasets.load_dataset(name)
 
 
 def test_folder_without_class_directories(tmp_path):
     (tmp_path / "train").mkdir()
     (tmp_path / "train" / "a.jpg").write_bytes(b"")
     with pytest.raises(ValueError, match="has no class directories"):
-        ip.load_dataset(f"folder:{tmp_path}")
+        datasets.load_dataset(f"folder:{tmp_path}")
 
 
 def test_unknown_split(image_folder):
     with pytest.raises(ValueError, match="^eval_split 'test' is not a split"):
-        ip.load_dataset(f"folder:{image_folder}", train_split="train", eval_split="test")
+        datasets.load_dataset(f"folder:{image_folder}", train_split="train", eval_split="test")
 
 
 def test_download_failure_message_says_where_to_point_data_dir(tmp_path):
     import tensorflow_datasets as tfds
 
     builder = tfds.builder("tf_flowers", data_dir=str(tmp_path))
-    template = ip._download_failure_message("tf_flowers", builder, OSError("Name resolution failed\nmore"))
+    template = datasets._download_failure_message("tf_flowers", builder, OSError("Name resolution failed\nmore"))
     message = ParameterError(template).message(lambda parameter: f"--{parameter}")  # as a command shows it
     assert str(tmp_path) in message and "--data_dir" in message and "\n" not in message
 

@@ -11,7 +11,7 @@ import tensorflow as tf
 from ai_edge_litert import schema_py_generated as tfl
 from ai_edge_litert.interpreter import Interpreter
 
-from mobilenet.metadata import add_metadata, read_metadata
+from mobilenet.exporting.metadata import add_metadata, read_metadata
 
 LABELS = ["cat", "dog", "parrot"]
 

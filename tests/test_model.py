@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from mobilenet import model as model_lib
-from mobilenet.model import mobilenet_v1
+from mobilenet.model import network as model_lib
+from mobilenet.model.network import mobilenet_v1
 
 PAPER_ALPHAS = (0.25, 0.5, 0.75, 1.0)
 PAPER_RESOLUTIONS = (128, 160, 192, 224)

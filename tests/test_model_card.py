@@ -9,8 +9,11 @@ import shutil
 import numpy as np
 import pytest
 
-from mobilenet import class_metrics, class_names, layer_latency, release, training
 from mobilenet.commands import evaluate as evaluate_command
+from mobilenet.data import class_names
+from mobilenet.exporting import release
+from mobilenet.measure import class_metrics, layer_latency
+from mobilenet.training import loop as training
 
 from conftest import tiny_config, write_image_folder
 
@@ -64,7 +67,7 @@ def exported(tmp_path_factory):
 def test_evaluate_writes_per_class_json_and_pictures(exported, tmp_path, capsys):
     result, folder = exported
     out = tmp_path / "evaluation.json"
-    evaluate_command.run(["mobilenet.evaluate", "--tflite", result.tflite, "--dataset", f"folder:{folder}",
+    evaluate_command.run(["mobilenet evaluate", "--tflite", result.tflite, "--dataset", f"folder:{folder}",
                           "--json", str(out)])  # returns: success (a failure exits)
     results = json.loads(out.read_text())
     assert {"top1", "top5", "per_class", "confusion_matrix", "keras"} <= set(results)  # the float model beside it
@@ -106,6 +109,7 @@ def test_model_card_mediapipe_snippet_runs_as_written(exported, tmp_path, monkey
     assert len(lines) == 3 and {line.split()[0] for line in lines} == {"blue", "green", "red"}
 
 
+@pytest.mark.slow  # end to end
 def test_latency_by_block_covers_the_whole_model(exported, capsys):
     result, _ = exported
     rows, file_latency = layer_latency.block_latency(result.tflite, threads=(1,), runs=20)
@@ -116,16 +120,17 @@ def test_latency_by_block_covers_the_whole_model(exported, capsys):
         print(f"\nblocks sum {sum(row['latency_ms_1'] for row in rows):.4f} ms, the file {file_latency[1]:.4f} ms")
 
 
+@pytest.mark.slow  # end to end
 def test_balanced_class_weights_raise_the_minority_recall(tmp_path):
     """Blue has 3 training images to the others' 24: weighted, the model finds it."""
     import keras
 
-    from mobilenet import input_pipeline
+    from mobilenet.data import datasets, input_pipeline
 
     folder = write_image_folder(tmp_path / "skewed", per_split=(("train", 24), ("val", 12)))
     for path in sorted((folder / "train" / "blue").iterdir())[3:]:
         path.unlink()
-    dataset = input_pipeline.load_dataset(f"folder:{folder}")
+    dataset = datasets.load_dataset(f"folder:{folder}")
     blue = dataset.class_names.index("blue")
     recalls = {}
     for class_weight in ("", "balanced"):

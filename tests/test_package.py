@@ -1,6 +1,7 @@
 """The package as users get it: the README's Python API, the wheel, quiet commands."""
 
 import ast
+import importlib
 import os
 import re
 import shutil
@@ -8,9 +9,12 @@ import subprocess
 import sys
 import zipfile
 
+import pytest
+
+from mobilenet.__main__ import COMMANDS
+
 from conftest import REPO, run_script, write_image_folder
 
-COMMANDS = ("train", "export", "evaluate", "benchmark", "predict", "costs", "sweep", "web")
 OFFICIAL = "models/mobilenet_v1_official"
 
 
@@ -20,6 +24,7 @@ def readme_python_api_block():
     return re.search(r"```python\n(.*?)```", section, re.DOTALL).group(1)
 
 
+@pytest.mark.slow  # end to end
 def test_readme_python_api_block_runs_as_written(tmp_path, monkeypatch, capsys):
     """The block, as a notebook user would paste it, on the folder dataset it names."""
     write_image_folder(tmp_path / "data" / "shapes")
@@ -52,7 +57,7 @@ def test_wheel_declares_dependencies_and_commands_and_installs_outside_the_repos
     assert {"tensorflow", "keras", "tensorflow-datasets", "ai-edge-litert", "ml-collections"} <= set(required)
     for command in COMMANDS:
         assert f"mobilenet-{command} = mobilenet.commands.{command}:run" in entry_points
-    assert {"mobilenet/configs/default.py", "mobilenet/commands/cli.py", "mobilenet/web/index.html"} <= packaged
+    assert {"mobilenet/configs/default.py", "mobilenet/commands/cli.py", "mobilenet/web/page/index.html"} <= packaged
 
     site = tmp_path / "site"
     install = subprocess.run([*pip, "install", "--no-deps", "--target", str(site), str(wheel)],
@@ -70,10 +75,23 @@ def test_wheel_declares_dependencies_and_commands_and_installs_outside_the_repos
         assert result.returncode == 0 and "flags:" in result.stdout, result.stderr[-2000:]
 
 
+def test_one_entry_point_lists_and_runs_every_command():
+    listing = run_script("-m", "mobilenet", "--help")
+    assert listing.returncode == 0, listing.stderr[-2000:]
+    for command in COMMANDS:
+        summary = importlib.import_module(f"mobilenet.commands.{command}").__doc__.strip().splitlines()[0]
+        assert re.search(rf"^  {command} +{re.escape(summary)}$", listing.stdout, re.MULTILINE), (command, listing.stdout)
+    help_text = run_script("-m", "mobilenet", "costs", "--help")
+    assert help_text.returncode == 0 and "--alpha" in help_text.stdout
+    unknown = run_script("-m", "mobilenet", "fit")
+    assert unknown.returncode == 1 and unknown.stderr.strip() == (
+        "python -m mobilenet: error: no command 'fit'; the commands are " + ", ".join(COMMANDS))
+
+
 def test_predict_prints_only_its_predictions(shared):
     images = [str(shared / "images" / name) for name in ("parrot.jpg", "hot_dog.jpg")]
     env = {key: value for key, value in os.environ.items() if not key.startswith("TF_")}
-    result = run_script("-m", "mobilenet.predict", "--tflite", str(shared / OFFICIAL / "mobilenet_v1_0.5_160_quant.tflite"),
+    result = run_script("-m", "mobilenet", "predict", "--tflite", str(shared / OFFICIAL / "mobilenet_v1_0.5_160_quant.tflite"),
                         "--labels", str(shared / OFFICIAL / "imagenet_labels.txt"), "--top_k", "3", *images, env=env)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stderr == ""

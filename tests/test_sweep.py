@@ -5,8 +5,8 @@ import os
 
 import pytest
 
-from mobilenet import model_selection as sweep
-from mobilenet import names
+from mobilenet import figures, names
+from mobilenet.selection import analysis, sweep
 
 from conftest import run_script, tiny_config
 
@@ -27,6 +27,7 @@ def swept(image_folder, tmp_path_factory):
     return out, rows
 
 
+@pytest.mark.slow  # end to end
 def test_every_model_is_trained_exported_and_measured(swept):
     out, rows = swept
     table = read_rows(out)
@@ -44,6 +45,7 @@ def test_every_model_is_trained_exported_and_measured(swept):
     assert by_point[0.25, 40]["mult_adds_m"] > by_point[0.25, 32]["mult_adds_m"]
 
 
+@pytest.mark.slow  # end to end
 def test_tables_plots_and_selection_agree(swept):
     out, rows = swept
     markdown = (out / "sweep.md").read_text()
@@ -67,12 +69,13 @@ def test_selection_and_pareto_front():
         {"alpha": 0.25, "resolution": 224, "int8_top1": 0.6, "latency_median_ms": 2.5, "mult_adds_m": 25},
         {"alpha": 1.0, "resolution": 224, "int8_top1": 0.8, "latency_median_ms": 9.0, "mult_adds_m": 500},
     ]
-    assert sweep.select(rows, 3.0) is rows[1]
-    assert sweep.select(rows, 0.5) is None
-    assert sweep.pareto_front(rows, "latency_median_ms") == [rows[0], rows[1], rows[3]]
-    assert sweep.pareto_front(rows, "mult_adds_m") == [rows[0], rows[2], rows[1], rows[3]]
+    assert analysis.select(rows, 3.0) is rows[1]
+    assert analysis.select(rows, 0.5) is None
+    assert analysis.pareto_front(rows, "latency_median_ms") == [rows[0], rows[1], rows[3]]
+    assert analysis.pareto_front(rows, "mult_adds_m") == [rows[0], rows[2], rows[1], rows[3]]
 
 
+@pytest.mark.slow  # end to end
 def test_interrupted_sweep_resumes_and_reuses_finished_models(swept, image_folder):
     """A sweep cut off after some models: rerunning reuses them, trains only the rest."""
     out, rows = swept
@@ -81,7 +84,7 @@ def test_interrupted_sweep_resumes_and_reuses_finished_models(swept, image_folde
     for name in ("int8.tflite", "int8.report.json", "final.keras"):
         (workdir / name).unlink()
     result = run_script(
-        "-m", "mobilenet.sweep", "--alphas", "0.25,0.5", "--resolutions", "32,40", "--dataset",
+        "-m", "mobilenet", "sweep", "--alphas", "0.25,0.5", "--resolutions", "32,40", "--dataset",
         f"folder:{image_folder}", "--epochs", "1", "--out", str(out), "--config.batch_size=8",
         "--config.eval_batch_size=8",
     )
@@ -95,10 +98,10 @@ def test_interrupted_sweep_resumes_and_reuses_finished_models(swept, image_folde
 def test_convergence_rule_on_synthetic_curves():
     # 10 epochs: the last 20 % are the last 2; converged when they gained at most 1 point.
     flat = [0.5, 0.7, 0.8, 0.85, 0.87, 0.88, 0.885, 0.89, 0.893, 0.895]
-    assert sweep.convergence(flat) == (pytest.approx(0.895 - 0.89), True)
+    assert analysis.convergence(flat) == (pytest.approx(0.895 - 0.89), True)
     rising = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95]
-    assert sweep.convergence(rising) == (pytest.approx(0.15), False)
-    assert sweep.convergence([0.3])[1] is False  # one epoch says nothing
+    assert analysis.convergence(rising) == (pytest.approx(0.15), False)
+    assert analysis.convergence([0.3])[1] is False  # one epoch says nothing
 
 
 def test_inversions_counted_along_the_paper_axes():
@@ -107,10 +110,10 @@ def test_inversions_counted_along_the_paper_axes():
 
     rows = [row(0.5, 128, 0.50), row(0.5, 160, 0.55), row(0.5, 192, 0.53),  # 192 below 160: one
             row(1.0, 128, 0.48), row(1.0, 160, 0.60), row(1.0, 192, 0.61)]  # 1.0-128 below 0.5-128: one
-    found = sweep.inversions(rows)
+    found = analysis.inversions(rows)
     assert [(small["alpha"], small["resolution"], large["alpha"], large["resolution"]) for small, large in found] == [
         (0.5, 160, 0.5, 192), (0.5, 128, 1.0, 128)]
-    assert sweep.neighbour_pairs(rows) == 2 * 2 + 3  # along ρ at each α, along α at each ρ
+    assert analysis.neighbour_pairs(rows) == 2 * 2 + 3  # along ρ at each α, along α at each ρ
 
 
 def test_point_labels_do_not_overlap_where_points_crowd():
@@ -124,7 +127,7 @@ def test_point_labels_do_not_overlap_where_points_crowd():
     labels = [(1.0, 60.0, "0.75-160", True), (1.02, 60.1, "1-128", True), (1.04, 59.9, "0.5-224", False),
               (0.98, 60.05, "0.75-192", True), (3.0, 70.0, "1-224", True)]
     axes.plot([x for x, *_ in labels], [y for _, y, *_ in labels], "o")
-    sweep.place_labels(figure, axes, labels)
+    figures.place_labels(figure, axes, labels)
     renderer = figure.canvas.get_renderer()
     boxes = [text.get_window_extent(renderer) for text in axes.texts]
     assert [text.get_text() for text in axes.texts] == [text for *_, text, _ in labels]
@@ -140,6 +143,7 @@ def test_paper_grid_is_one_factor_at_a_time():
         sweep.grid_points("half", [0.5], [128])
 
 
+@pytest.mark.slow  # end to end
 def test_published_accuracy_beside_latency_measured_here(tmp_path):
     rows = sweep.run_sweep(None, [0.25], [128, 160], str(tmp_path), accuracy_source="published",
                            latency_budget_ms=1000)

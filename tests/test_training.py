@@ -5,9 +5,6 @@ import errno
 import json
 import os
 import platform
-import signal
-import subprocess
-import sys
 
 import keras
 import numpy as np
@@ -15,11 +12,12 @@ import pytest
 
 from ai_edge_litert import schema_py_generated as schema
 
-from mobilenet import conversion, distribution, training
 from mobilenet.commands import cli
 from mobilenet.errors import ParameterError, StorageError
+from mobilenet.exporting import conversion
+from mobilenet.training import distribution, loop as training
 
-from conftest import REPO, run_script, tiny_config, wait_for_file, write_image_folder
+from conftest import run_script, tiny_config, write_image_folder
 
 
 def history_epochs(workdir):
@@ -60,44 +58,6 @@ def test_rerun_with_more_epochs_resumes(trained_workdir, image_folder, capsys):
     assert "Resuming" in capsys.readouterr().out
     assert sorted(os.listdir(trained_workdir / "checkpoints")) == ["epoch_0002.keras", "epoch_0003.keras"]
     assert not any(path.exists() for path in stale)
-
-
-# train.py, stopped in the middle of epoch 3 until it is killed; it says so in a file.
-STOPPED_IN_EPOCH_3 = """
-import pathlib, signal, sys
-from mobilenet import training
-from mobilenet.commands import train
-
-class StopInEpoch3(training.EpochRecorder):
-    def on_train_batch_end(self, batch, logs=None):
-        super().on_train_batch_end(batch, logs)
-        if len(self.history) == 2 and batch == 1:
-            pathlib.Path(sys.argv[1]).touch()
-            signal.pause()  # until the test kills it
-
-training.EpochRecorder = StopInEpoch3
-train.run(["train.py", *sys.argv[2:]])
-"""
-
-
-def test_killed_run_resumes_from_last_finished_epoch(image_folder, tmp_path):
-    """SIGKILL in the middle of epoch 3, then the same command again."""
-    workdir, stopped = tmp_path / "run", tmp_path / "stopped"
-    flags = ["--dataset", f"folder:{image_folder}", "--alpha", "0.25", "--resolution", "32", "--epochs", "4",
-             "--batch_size", "2", "--workdir", str(workdir), "--config.warmup_epochs=0", "--config.eval_batch_size=8"]
-    process = subprocess.Popen([sys.executable, "-c", STOPPED_IN_EPOCH_3, str(stopped), *flags], cwd=REPO,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    wait_for_file(stopped, process)
-    process.send_signal(signal.SIGKILL)
-    process.communicate()
-    assert sorted(os.listdir(workdir / "checkpoints")) == ["epoch_0001.keras", "epoch_0002.keras"]
-    result = run_script("train.py", *flags)
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert f"Resuming {workdir} after epoch 2 of 4" in result.stdout
-    assert history_epochs(workdir) == [1, 2, 3, 4]
-    assert sorted(os.listdir(workdir / "checkpoints")) == ["epoch_0003.keras", "epoch_0004.keras"]
-    assert not [path for path in workdir.rglob("*") if "partial" in path.name]
-    keras.saving.load_model(workdir / "final.keras", safe_mode=True)
 
 
 def test_full_disk_stops_with_a_message_and_loses_no_finished_epoch(image_folder, tmp_path, monkeypatch):
@@ -163,6 +123,7 @@ def tflite_structure(content, with_values=False):
     return operators, tensors
 
 
+@pytest.mark.slow  # end to end
 def test_mixed_precision_trains_in_bfloat16_and_exports_as_float32(image_folder, tmp_path):
     config = tiny_config(f"folder:{image_folder}", epochs=1, mixed_precision="mixed_bfloat16", strategy="mirrored")
     history = training.train(config, str(tmp_path / "mixed")).history
@@ -235,6 +196,7 @@ def test_one_epoch_on_tfds_mock_data(shared, tmp_path):
     assert (tmp_path / "final.keras").exists()
 
 
+@pytest.mark.slow  # end to end
 def test_training_on_a_folder_dataset_beats_chance(tmp_path):
     folder = write_image_folder(tmp_path / "images", per_split=(("train", 24), ("val", 8)))
     # A gentle rate and moving statistics that catch up within the 72 steps of this run.
@@ -243,27 +205,13 @@ def test_training_on_a_folder_dataset_beats_chance(tmp_path):
     assert history[-1]["val_top1"] > 0.6  # three classes: chance is 1/3
 
 
-MIRRORED_RUN = """
-import sys
-import tensorflow as tf
-cpu = tf.config.list_physical_devices("CPU")[0]
-tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-sys.path[:0] = [{repo!r}, {tests!r}]
-from conftest import tiny_config
-from mobilenet import training
-from mobilenet import distribution
-print("replicas", distribution.make_strategy("mirrored").num_replicas_in_sync)
-history = training.train(tiny_config(sys.argv[1], strategy="mirrored"), sys.argv[2]).history
-print("epochs", [row["epoch"] for row in history])
-"""
-
-
+@pytest.mark.slow  # end to end
 def test_mirrored_strategy_on_two_logical_cpus(image_folder, tmp_path):
     """The strategy code path (variables and the global batch split over replicas) without GPUs."""
-    script = MIRRORED_RUN.format(repo=str(REPO), tests=str(REPO / "tests"))
-    result = run_script("-c", script, f"folder:{image_folder}", str(tmp_path))
+    result = run_script("tests/training_process.py", str(image_folder), str(tmp_path), "--strategy", "mirrored",
+                        "--logical_cpus", "2")
     assert result.returncode == 0, result.stderr[-2000:]
-    assert "replicas 2" in result.stdout and "epochs [1, 2]" in result.stdout
+    assert "replicas 2, weights sha256" in result.stdout and "epochs [1, 2]" in result.stdout
     model = keras.saving.load_model(tmp_path / "final.keras", safe_mode=True)
     # Training under the strategy updated the moving statistics (they start at 0 and 1).
     assert not np.allclose(model.get_layer("conv1_bn").moving_mean.numpy(), 0.0)

@@ -1,7 +1,7 @@
 """The page of mobilenet/web in headless Chromium, against LiteRT Python.
 
 One browser for the module, one page per model. The page (LiteRT.js) and
-`mobilenet.predict`'s path (TFLiteClassifier fed by input_pipeline.preprocess_for_eval)
+`mobilenet predict`'s path (TFLiteClassifier fed by input_pipeline.preprocess_for_eval)
 must see the same pixels, pick the same top-1 class and give the same scores within one
 quantisation step (uint8 scores) or 1e-4 (float32 scores), for a tiny trained model
 exported as int8 (uint8 in and out) and as float32, and for Google's published
@@ -28,8 +28,13 @@ import pytest
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-from mobilenet import conversion, input_pipeline, litert, metadata, release, training, web_server
-from mobilenet import model as model_lib
+from benchmarks import headless_chromium
+from mobilenet.data import input_pipeline
+from mobilenet.exporting import conversion, metadata, release
+from mobilenet.measure import litert
+from mobilenet.model import network as model_lib
+from mobilenet.training import loop as training
+from mobilenet.web import server as web_server
 
 from conftest import REPO, tiny_config, write_image_folder
 
@@ -46,7 +51,7 @@ def _missing(reason):
 
 @pytest.fixture(scope="module")
 def browser():
-    executable = web_server.find_chromium()
+    executable = headless_chromium.find_chromium()
     if not executable or not os.path.isfile(executable):
         _missing(f"no Chromium ({executable or 'none on PATH'}): apt-get install chromium, or set MOBILENET_CHROMIUM")
     try:
@@ -58,7 +63,7 @@ def browser():
     except ImportError:
         _missing("the playwright package is not installed (pip install -r requirements-test.txt)")
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=list(web_server.HEADLESS_CHROMIUM_FLAGS))
+        browser = playwright.chromium.launch(executable_path=executable, args=list(headless_chromium.FLAGS))
         yield browser
         browser.close()
 
@@ -109,7 +114,7 @@ def classify_all(page, names):
 
 
 def python_reference(classifier, path):
-    """What `python -m mobilenet.predict` computes: the model input pixels and the scores."""
+    """What `python -m mobilenet predict` computes: the model input pixels and the scores."""
     pixels = input_pipeline.preprocess_for_eval(tf.io.read_file(str(path)), classifier.resolution).numpy()
     return pixels, classifier(pixels)
 
@@ -239,9 +244,9 @@ def test_server_names_the_parameter_at_fault(tmp_path, shared):
 
 
 def test_web_command_serves_until_interrupted(shared):
-    """`python -m mobilenet.web`: one line saying where, the page there, exit 0 on Ctrl-C."""
+    """`python -m mobilenet web`: one line saying where, the page there, exit 0 on Ctrl-C."""
     model = shared / OFFICIAL
-    process = subprocess.Popen([sys.executable, "-m", "mobilenet.web", "--tflite", str(model), "--port", "0"],
+    process = subprocess.Popen([sys.executable, "-m", "mobilenet", "web", "--tflite", str(model), "--port", "0"],
                                cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         line = process.stdout.readline()  # waits for the server to be up
@@ -258,6 +263,7 @@ def test_web_command_serves_until_interrupted(shared):
 # --- Parity with LiteRT Python --------------------------------------------------------
 
 
+@pytest.mark.slow  # a browser
 def test_official_model_matches_litert_python_and_the_parrot_is_a_macaw(browser, shared, imagenette_images, tmp_path):
     model = shared / OFFICIAL
     photos = shared_images(shared)
@@ -284,6 +290,7 @@ def test_official_model_matches_litert_python_and_the_parrot_is_a_macaw(browser,
         page.close()
 
 
+@pytest.mark.slow  # a browser
 @pytest.mark.parametrize("quantization", ["int8", "float32"])
 def test_tiny_model_matches_litert_python(browser, shared, tiny, quantization):
     model = tiny[quantization]
@@ -299,6 +306,7 @@ def test_tiny_model_matches_litert_python(browser, shared, tiny, quantization):
         page.close()
 
 
+@pytest.mark.slow  # a browser
 def test_a_file_without_metadata_shows_class_indices(browser, tiny):
     model = model_lib.load_model(str(tiny["workdir"] / "best.keras"))
     bare = conversion.convert(model, "float32")
@@ -316,6 +324,7 @@ def test_a_file_without_metadata_shows_class_indices(browser, tiny):
 # --- Bad input ------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # a browser
 def test_bad_files_give_a_visible_error_and_a_rejected_promise(browser, shared):
     model = shared / OFFICIAL
     content = model.read_bytes()

@@ -6,9 +6,10 @@ import keras
 import numpy as np
 import pytest
 
-from mobilenet import input_pipeline, training, weight_averaging
-from mobilenet import model as model_lib
+from mobilenet.data import datasets, input_pipeline
 from mobilenet.errors import ParameterError
+from mobilenet.model import network as model_lib
+from mobilenet.training import loop as training, weight_averaging
 
 from conftest import tiny_config
 
@@ -31,7 +32,7 @@ def checkpoint(workdir, epoch):
 
 def statistics_batches(config):
     keras.utils.set_random_seed(config.seed)  # as training sets it: TensorFlow combines it with the shuffle's seed
-    dataset = input_pipeline.load_dataset(config.dataset)
+    dataset = datasets.load_dataset(config.dataset)
     return input_pipeline.train_images(dataset, config.resolution, config.batch_size, config.seed,
                                        (config.crop_area_min, 1.0))
 

@@ -1,15 +1,10 @@
 """The command lines, one module per command: its flags, the checks that involve several
 of them, its environment, and one-line `--flag` errors. Each calls the library.
 
-  train        train.py                     mobilenet-train
-  export       export_tflite.py             mobilenet-export
-  evaluate     python -m mobilenet.evaluate  mobilenet-evaluate
-  benchmark    python -m mobilenet.benchmark mobilenet-benchmark
-  predict      python -m mobilenet.predict   mobilenet-predict
-  costs        python -m mobilenet.costs     mobilenet-costs
-  sweep        python -m mobilenet.sweep     mobilenet-sweep
-  web          python -m mobilenet.web       mobilenet-web
-
-Each module's `run(argv=None)` runs its command line; `main(flag_values, arguments)` is
-the command itself.
+Every command runs as `python -m mobilenet COMMAND` (mobilenet/__main__.py lists them) and
+as the console script `mobilenet-COMMAND`; `train` and `export` also as the repository's
+`train.py` and `export_tflite.py`. Each module's `run(argv=None)` runs its command line;
+`main(flag_values, arguments)` is the command itself. A new command is a module here with
+those two functions, a name in mobilenet/__main__.py's COMMANDS and a console script in
+pyproject.toml.
 """

@@ -1,7 +1,7 @@
 """On-device-equivalent latency of a `.tflite`: batch 1, LiteRT with XNNPACK.
 
-  python -m mobilenet.benchmark --tflite model.tflite --threads 1,2
-  python -m mobilenet.benchmark --tflite runs/.../model_int8.tflite --per_layer   # by block, with a chart
+  python -m mobilenet benchmark --tflite model.tflite --threads 1,2
+  python -m mobilenet benchmark --tflite runs/.../model_int8.tflite --per_layer   # by block, with a chart
 """
 
 import os
@@ -9,14 +9,15 @@ import os
 from absl import flags
 
 from mobilenet.commands import cli
+from mobilenet.measure import latency
 
 
 def define_flags(flag_values, argv):
     define = dict(flag_values=flag_values)
     flags.DEFINE_string("tflite", None, "The .tflite file.", required=True, **define)
-    flags.DEFINE_list("threads", ["1", "2"], "Thread counts, comma-separated.", **define)
-    flags.DEFINE_integer("warmup", 20, "Untimed invocations first.", **define)
-    flags.DEFINE_integer("runs", 200, "Timed invocations.", **define)
+    flags.DEFINE_list("threads", [str(count) for count in latency.THREADS], "Thread counts, comma-separated.", **define)
+    flags.DEFINE_integer("warmup", latency.WARMUP_RUNS, "Untimed invocations first.", **define)
+    flags.DEFINE_integer("runs", latency.TIMED_RUNS, "Timed invocations.", **define)
     flags.DEFINE_bool("per_layer", False, "Latency by block (a file made here: its training run's best.keras, or "
                       "--model), beside LiteRT's own litert-benchmark on the whole file; writes <file>.blocks.png.",
                       **define)
@@ -25,7 +26,7 @@ def define_flags(flag_values, argv):
 
 
 def main(flag_values, arguments):
-    from mobilenet import latency, litert
+    from mobilenet.measure import litert
 
     threads = cli.parse_threads(flag_values.threads)
     if flag_values.per_layer:
@@ -37,9 +38,10 @@ def main(flag_values, arguments):
 
 
 def _per_layer(flag_values, threads):
-    from mobilenet import figures, files, layer_latency
+    from mobilenet import figures, files, names
+    from mobilenet.measure import layer_latency
 
-    chart = os.path.splitext(flag_values.tflite)[0] + ".blocks.png"
+    chart = names.picture_path(flag_values.tflite, "blocks")
     files.check_writable(chart, "tflite")
     rows, file_latency = layer_latency.block_latency(flag_values.tflite, flag_values.model, threads, flag_values.runs)
     print(f"{flag_values.tflite}: latency by block, batch 1, LiteRT + XNNPACK, median of {flag_values.runs} runs")
@@ -54,4 +56,4 @@ def _per_layer(flag_values, threads):
 
 
 def run(argv=None):
-    cli.run_command("mobilenet.benchmark", __doc__, define_flags, main, argv)
+    cli.run_command(__doc__, define_flags, main, argv)

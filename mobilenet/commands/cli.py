@@ -19,20 +19,21 @@ from ml_collections import config_flags
 from mobilenet import errors
 
 
-def run_command(program, doc, define_flags, main, argv=None, flag_name=lambda parameter: f"--{parameter}"):
+def run_command(doc, define_flags, main, argv=None, flag_name=lambda parameter: f"--{parameter}"):
     """Runs one command line: returns when it succeeded, else exits with one line (status
-    1 for an error; 143 or 130 for training stopped by SIGTERM or SIGINT).
+    1 for an error; 143 or 130 for training stopped by SIGTERM or SIGINT). Errors start with
+    the program as it was called: "train.py", "mobilenet-train", "mobilenet evaluate".
 
     Args:
-      program: the name errors start with ("train.py", "mobilenet.evaluate").
       doc: the usage text --help prints before the flags.
       define_flags: `define_flags(flag_values, argv)` defines the command's flags.
       main: `main(flag_values, arguments)`, the command; `arguments` are the words left
         after the flags. It raises `mobilenet.Error` for bad input.
-      argv: the command line (default sys.argv), program name first.
+      argv: the command line (default sys.argv), the program first.
       flag_name: the flag that sets a library parameter, for error messages.
     """
     argv = list(sys.argv if argv is None else argv)
+    program = os.path.basename(argv[0])
     flag_values = flags.FlagValues()
     flags.DEFINE_integer("verbosity", None, "Show TensorFlow's and LiteRT's own log lines too (0 or more; "
                          "1 for debug lines). Without it a command prints only its own lines.",

@@ -1,7 +1,7 @@
 """Parameters and mult-adds of MobileNet V1, read off the built Keras model.
 
-  python -m mobilenet.costs --alpha 0.5 --resolution 160        # one model, layer by layer
-  python -m mobilenet.costs --alpha 1.0,0.75,0.5,0.25 --resolution 224,192,160,128   # a grid
+  python -m mobilenet costs --alpha 0.5 --resolution 160        # one model, layer by layer
+  python -m mobilenet costs --alpha 1.0,0.75,0.5,0.25 --resolution 224,192,160,128   # a grid
 """
 
 from absl import flags
@@ -18,17 +18,17 @@ def define_flags(flag_values, argv):
 
 
 def main(flag_values, arguments):
-    from mobilenet import model, model_costs
+    from mobilenet.model import costs, network
 
     alphas = cli.parse_list(flag_values.alpha, "--alpha", float, "numbers > 0")
     resolutions = cli.parse_list(flag_values.resolution, "--resolution", int, "integers >= 32")
     if len(alphas) == 1 and len(resolutions) == 1:
-        built = model.mobilenet_v1(alphas[0], resolutions[0], num_classes=flag_values.num_classes,
+        built = network.mobilenet_v1(alphas[0], resolutions[0], num_classes=flag_values.num_classes,
                                    variant=flag_values.variant)
-        print(model_costs.format_model_table(built))
+        print(costs.format_model_table(built))
     else:
-        print(model_costs.format_grid_table(alphas, resolutions, flag_values.variant, flag_values.num_classes))
+        print(costs.format_grid_table(alphas, resolutions, flag_values.variant, flag_values.num_classes))
 
 
 def run(argv=None):
-    cli.run_command("mobilenet.costs", __doc__, define_flags, main, argv)
+    cli.run_command(__doc__, define_flags, main, argv)

@@ -1,7 +1,6 @@
-"""Accuracy of a `.tflite` image classifier on a dataset split, with LiteRT: overall, per
-class, and against the Keras float model it came from.
+"""Accuracy of a `.tflite` on a dataset split, with LiteRT: overall, per class, against Keras.
 
-  python -m mobilenet.evaluate --tflite model.tflite --dataset imagenette/160px-v2 [--json OUT.json]
+  python -m mobilenet evaluate --tflite model.tflite --dataset imagenette/160px-v2 [--json OUT.json]
 
 The float model is the training run's best.keras when the file sits in its work directory,
 or --model. Works for files made elsewhere too, such as Google's published MobileNet V1
@@ -32,7 +31,9 @@ def define_flags(flag_values, argv):
 
 
 def main(flag_values, arguments):
-    from mobilenet import class_names, evaluation, figures, files  # after the environment is set up
+    from mobilenet import figures, files, names  # after the environment is set up
+    from mobilenet.data import class_names
+    from mobilenet.measure import evaluation
 
     if flag_values.json:
         files.check_writable(flag_values.json, "json")  # before the work, not after it
@@ -43,14 +44,13 @@ def main(flag_values, arguments):
     print(f"{flag_values.tflite} on {flag_values.dataset} {results.split} ({results.examples} images):")
     print(evaluation.format_evaluation(results))
     if flag_values.json:
-        stem = os.path.splitext(flag_values.json)[0]
         files.write_atomically(flag_values.json, json.dumps(results.to_json(), indent=1) + "\n")
         rows, columns = class_names.readable(results.class_names), class_names.readable(results.columns)
-        pictures = [figures.confusion_matrix(results.tflite.confusion_matrix, rows, columns, f"{stem}.confusion.png",
+        pictures = [figures.confusion_matrix(results.tflite.confusion_matrix, rows, columns, names.picture_path(flag_values.json, "confusion"),
                                              os.path.basename(flag_values.tflite)),
-                    figures.mistakes(results.mistakes, f"{stem}.mistakes.png", dict(zip(results.columns, columns)))]
+                    figures.mistakes(results.mistakes, names.picture_path(flag_values.json, "mistakes"), dict(zip(results.columns, columns)))]
         print("Wrote " + ", ".join([flag_values.json] + [path for path in pictures if path]))
 
 
 def run(argv=None):
-    cli.run_command("mobilenet.evaluate", __doc__, define_flags, main, argv)
+    cli.run_command(__doc__, define_flags, main, argv)

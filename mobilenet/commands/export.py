@@ -14,9 +14,10 @@ class, latency at each --threads count beside a float32 file's) and the model ca
 from absl import flags
 
 from mobilenet.commands import cli
+from mobilenet.exporting import defaults
+from mobilenet.measure import latency
 from mobilenet.errors import ParameterError
 
-PROGRAM = "export_tflite.py"
 
 
 def define_flags(flag_values, argv):
@@ -27,21 +28,21 @@ def define_flags(flag_values, argv):
     flags.DEFINE_string("dataset", None, "Dataset for calibration and evaluation (default: the work directory's).",
                         **define)
     flags.DEFINE_string("data_dir", None, "TFDS data directory (default: the work directory's, else TFDS').", **define)
-    flags.DEFINE_string("quantization", "int8", "int8 (full integer), float16, dynamic or float32.", **define)
+    flags.DEFINE_string("quantization", defaults.QUANTIZATION, "int8 (full integer), float16, dynamic or float32.", **define)
     flags.DEFINE_string("output_type", None, "int8 only: type of the output scores, uint8 (default) or float32.",
                         **define)
     flags.DEFINE_string("input_type", None, "int8 only: type of the input pixels, uint8 (default) or float32 "
                         "(both 0..255).", **define)
     flags.DEFINE_string("output", None, "The .tflite to write (default: in the work directory).", **define)
-    flags.DEFINE_integer("representative_samples", 300, "Training images to calibrate int8 with.", **define)
+    flags.DEFINE_integer("representative_samples", defaults.REPRESENTATIVE_SAMPLES, "Training images to calibrate int8 with.", **define)
     flags.DEFINE_integer("resolution", None, "Input side of the file (default: the trained one; another runs the "
                          "same weights).", **define)
     flags.DEFINE_bool("evaluate", True, "Measure Keras and TFLite accuracy on the eval split.", **define)
-    flags.DEFINE_list("threads", ["1", "2"], "Thread counts to measure latency at (empty: no benchmark).", **define)
+    flags.DEFINE_list("threads", [str(count) for count in latency.THREADS], "Thread counts to measure latency at (empty: no benchmark).", **define)
 
 
 def main(flag_values, arguments):
-    from mobilenet import release  # after the environment is set up: it loads TensorFlow
+    from mobilenet.exporting import release  # after the environment is set up: it loads TensorFlow
 
     if arguments:
         raise ParameterError(f"unexpected arguments: {' '.join(arguments)}")
@@ -66,4 +67,4 @@ def main(flag_values, arguments):
 
 
 def run(argv=None):
-    cli.run_command(PROGRAM, __doc__, define_flags, main, argv)
+    cli.run_command(__doc__, define_flags, main, argv)

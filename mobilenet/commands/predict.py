@@ -1,6 +1,6 @@
 """Classify image files with a `.tflite`, exactly as an app would.
 
-  python -m mobilenet.predict --tflite model.tflite photo.jpg [more.png ...]
+  python -m mobilenet predict --tflite model.tflite photo.jpg [more.png ...]
 
 Prints each image's top-k classes with their scores. Class names come from --labels,
 else the file's metadata, else labels.txt beside it.
@@ -21,7 +21,7 @@ def define_flags(flag_values, argv):
 
 
 def main(flag_values, arguments):
-    from mobilenet import prediction
+    from mobilenet.measure import prediction
 
     if not arguments:
         raise ParameterError("give one or more image files after the flags", "images")
@@ -31,4 +31,4 @@ def main(flag_values, arguments):
 
 
 def run(argv=None):
-    cli.run_command("mobilenet.predict", __doc__, define_flags, main, argv)
+    cli.run_command(__doc__, define_flags, main, argv)

@@ -1,10 +1,10 @@
 """Choose the right-sized model: train, export and measure MobileNet V1 over α × ρ.
 
-  python -m mobilenet.sweep --alphas 0.25,0.5,0.75,1.0 --resolutions 128,160,192,224 \
+  python -m mobilenet sweep --alphas 0.25,0.5,0.75,1.0 --resolutions 128,160,192,224 \
       --dataset imagenette/160px-v2 --epochs 2 --out runs/sweep --latency_budget_ms 2
 
-  python -m mobilenet.sweep --grid paper --epochs 12 --out runs/paper          # the paper's one-factor tables (make sweep)
-  python -m mobilenet.sweep --accuracy_source published --latency_budget_ms 5   # ImageNet top-1 x this machine
+  python -m mobilenet sweep --grid paper --epochs 12 --out runs/paper          # the paper's one-factor tables (make sweep)
+  python -m mobilenet sweep --accuracy_source published --latency_budget_ms 5   # ImageNet top-1 x this machine
 
 Writes sweep.csv, sweep.md, two plots and (with --latency_budget_ms) selected.tflite
 into --out; rerun the same command to resume.
@@ -40,11 +40,11 @@ def define_flags(flag_values, argv):
 
 
 def main(flag_values, arguments):
-    from mobilenet import model_selection
+    from mobilenet.selection import sweep
 
     if arguments:
         raise ParameterError(f"unexpected arguments: {' '.join(arguments)}")
-    model_selection.run_sweep(
+    sweep.run_sweep(
         cli.config_from_flags(flag_values, SHORTCUTS),
         cli.parse_list(flag_values.alphas, "--alphas", float, "numbers > 0"),
         cli.parse_list(flag_values.resolutions, "--resolutions", int, "integers >= 32"),
@@ -57,7 +57,7 @@ def main(flag_values, arguments):
 
 
 def run(argv=None):
-    cli.run_command("mobilenet.sweep", __doc__, define_flags, main, argv, flag_name=_flag_name)
+    cli.run_command(__doc__, define_flags, main, argv, flag_name=_flag_name)
 
 
 def _flag_name(parameter):

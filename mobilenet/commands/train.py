@@ -16,7 +16,6 @@ from absl import flags
 from mobilenet.commands import cli
 from mobilenet.errors import ParameterError
 
-PROGRAM = "train.py"
 DEFAULT_CONFIG = os.path.join(os.path.dirname(os.path.dirname(__file__)), "configs", "default.py")
 SHORTCUTS = {
     "alpha": (flags.DEFINE_float, "Width multiplier α (0 < α; the paper uses 0.25-1.0)."),
@@ -41,11 +40,11 @@ def define_flags(flag_values, argv):
 
 
 def main(flag_values, arguments):
-    from mobilenet import training  # after the environment is set up: it loads TensorFlow
+    from mobilenet.training import loop  # after the environment is set up: it loads TensorFlow
 
     if arguments:
         raise ParameterError(f"unexpected arguments: {' '.join(arguments)}")
-    run = training.train(cli.config_from_flags(flag_values, SHORTCUTS), flag_values.workdir)
+    run = loop.train(cli.config_from_flags(flag_values, SHORTCUTS), flag_values.workdir)
     if run.history:
         last = run.history[-1]
         print(f"Trained {run.workdir}: epoch {last['epoch']}, validation top-1 {last.get('val_top1', float('nan')):.4f}, "
@@ -53,7 +52,7 @@ def main(flag_values, arguments):
 
 
 def run(argv=None):
-    cli.run_command(PROGRAM, __doc__, define_flags, main, argv, flag_name=_flag_name)
+    cli.run_command(__doc__, define_flags, main, argv, flag_name=_flag_name)
 
 
 def _flag_name(parameter):

@@ -1,6 +1,6 @@
 """Serves a page that classifies images with a `.tflite` in the browser (LiteRT.js).
 
-  python -m mobilenet.web --tflite runs/mobilenet_v1_0.50_160/mobilenet_v1_0.50_160_int8.tflite [--port 8000]
+  python -m mobilenet web --tflite runs/mobilenet_v1_0.50_160/mobilenet_v1_0.50_160_int8.tflite [--port 8000]
 
 Open the address it prints in Chrome or Chromium and pick or drop a picture; Ctrl-C stops it.
 """
@@ -19,11 +19,12 @@ def define_flags(flag_values, argv):
 
 
 def main(flag_values, arguments):
-    from mobilenet import litert, web_server
+    from mobilenet.measure import litert
+    from mobilenet.web import server
 
     litert.read_tflite(flag_values.tflite)  # a file the page cannot run is refused here, in one line
-    with web_server.serve(flag_values.tflite, port=flag_values.port) as server:
-        print(f"Serving {flag_values.tflite} at {server.url} (Ctrl-C stops it)", flush=True)
+    with server.serve(flag_values.tflite, port=flag_values.port) as serving:
+        print(f"Serving {flag_values.tflite} at {serving.url} (Ctrl-C stops it)", flush=True)
         try:
             threading.Event().wait()  # until Ctrl-C
         except KeyboardInterrupt:
@@ -31,4 +32,4 @@ def main(flag_values, arguments):
 
 
 def run(argv=None):
-    cli.run_command("mobilenet.web", __doc__, define_flags, main, argv)
+    cli.run_command(__doc__, define_flags, main, argv)

@@ -15,7 +15,7 @@ OPTIMIZERS = ("sgd", "rmsprop")
 LR_SCHEDULES = ("cosine", "exponential")
 MIXED_PRECISION = ("", "mixed_float16", "mixed_bfloat16")
 CLASS_WEIGHTS = ("", "balanced")
-# The fields that turn mobilenet.augmentation's stages and the EMA of the weights off: the
+# The fields that turn mobilenet.data.augmentation's stages and the EMA of the weights off: the
 # recipe before them.
 AUGMENTATION_OFF = dict(randaugment_ops=0, color_jitter=0.0, random_erasing=0.0, mixup=False, cutmix=False, ema=False)
 
@@ -48,7 +48,7 @@ def validate(config):
     The model's own fields (alpha, resolution, variant) are checked by its builder and
     the strategy by `distribution.make_strategy`; here are the rest.
     """
-    from mobilenet import model  # the model's rules live with the model
+    from mobilenet.model import network  # the model's rules live with the model
 
     checks = [
         ("epochs", config.epochs >= 1, ">= 1"),
@@ -78,4 +78,4 @@ def validate(config):
             raise ParameterError(f"{{config.{field}}} must be {valid}, got {config[field]!r}")
     if config.frozen_epochs and not config.init_from:
         raise ParameterError("{config.frozen_epochs} needs {config.init_from}: there is no pretrained backbone to freeze")
-    model.validate_arguments(config.alpha, config.resolution, variant=config.variant)
+    network.validate_arguments(config.alpha, config.resolution, variant=config.variant)

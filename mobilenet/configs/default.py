@@ -15,7 +15,7 @@ import ml_collections
 def get_config():
     config = ml_collections.ConfigDict()
 
-    # Model (mobilenet.model.mobilenet_v1).
+    # Model (mobilenet.model.network.mobilenet_v1).
     config.alpha = 0.5
     config.resolution = 160
     config.variant = "standard"
@@ -24,7 +24,7 @@ def get_config():
     config.batch_norm_momentum = 0.99
     config.batch_norm_epsilon = 1e-3
 
-    # Data (mobilenet.input_pipeline).
+    # Data (mobilenet.data).
     config.dataset = "imagenette/160px-v2"
     config.data_dir = ""  # empty: TFDS_DATA_DIR, else ~/tensorflow_datasets
     config.train_split = ""  # empty: chosen from the dataset's splits
@@ -45,7 +45,7 @@ def get_config():
     config.lr_decay_epochs = 2.5
     config.label_smoothing = 0.1
 
-    # Augmentation and regularisation in the training pipeline (mobilenet.augmentation:
+    # Augmentation and regularisation in the training pipeline (mobilenet.data.augmentation:
     # Keras' own layers); each one's worth on Imagenette is in docs/BENCHMARKS.md (ablation).
     config.randaugment_ops = 0  # RandAugment ops per image; 0: off
     config.randaugment_magnitude = 0.5  # keras.layers.RandAugment's factor, in [0, 1]

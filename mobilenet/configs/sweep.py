@@ -1,4 +1,4 @@
-"""One model of the α × ρ sweep (mobilenet.model_selection): the default recipe, shortened.
+"""One model of the α × ρ sweep (mobilenet.selection): the default recipe, shortened.
 
 Every model of the grid gets the same schedule, so that their accuracies compare: a
 small-scale analogue of the paper's Tables 6-7, not their converged accuracy (a model's

@@ -19,7 +19,7 @@ these layers.
 import keras
 import tensorflow as tf
 
-from mobilenet.input_pipeline import to_uint8
+from mobilenet.data.input_pipeline import to_uint8
 
 VALUE_RANGE = (0, 255)
 

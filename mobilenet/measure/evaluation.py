@@ -6,7 +6,7 @@ pixels, float32 inputs get `(pixels - mean) / std` with mean and std from the fi
 metadata (as MediaPipe does) or as given. Works for files this project did not make,
 such as Google's published MobileNet V1 models (1001 outputs, class 0 "background"):
 the input size is read from the file and a one-class label offset is detected from the
-output size. `python -m mobilenet.evaluate` is its command line.
+output size. `python -m mobilenet evaluate` is its command line.
 """
 
 import dataclasses
@@ -16,11 +16,12 @@ import numpy as np
 import tensorflow_datasets as tfds
 from tqdm import tqdm
 
-from mobilenet import class_metrics, class_names, input_pipeline
-from mobilenet import model as model_lib
+from mobilenet.data import class_names, datasets, input_pipeline
+from mobilenet.measure import class_metrics
+from mobilenet.model import network
 from mobilenet.errors import ParameterError
-from mobilenet.litert import TFLiteClassifier, read_tflite
-from mobilenet.run_directory import RunDirectory
+from mobilenet.measure.litert import TFLiteClassifier, read_tflite
+from mobilenet.training.run_directory import RunDirectory
 
 IMAGENET_CLASSES = 1000
 
@@ -47,8 +48,8 @@ def evaluate_tflite(tflite, dataset, data_dir=None, split=None, label_offset=Non
     model_path = model or trained_model_beside(tflite)
     keras_model = None
     if model_path:
-        keras_model = model_lib.with_resolution(model_lib.load_model(model_path, "model"), classifier.resolution)
-    return evaluate(classifier, input_pipeline.load_dataset(dataset, data_dir), split, label_offset, keras_model)
+        keras_model = network.with_resolution(network.load_model(model_path, "model"), classifier.resolution)
+    return evaluate(classifier, datasets.load_dataset(dataset, data_dir), split, label_offset, keras_model)
 
 
 def trained_model_beside(tflite):

@@ -4,11 +4,10 @@ Batch 1 through the LiteRT interpreter with its default XNNPACK delegate (the CP
 kernels Android uses), the thread count fixed when the interpreter is created. Reports
 the median, p90, min, mean and standard deviation of `invoke()` in milliseconds, and
 the mult-adds per second that makes, counted from the file's own convolutions.
-`python -m mobilenet.benchmark` is its command line.
+`python -m mobilenet benchmark` is its command line.
 """
 
 import multiprocessing
-import sys
 import time
 from concurrent import futures
 
@@ -17,9 +16,12 @@ from ai_edge_litert import schema_py_generated as schema
 from ai_edge_litert.interpreter import Interpreter
 
 from mobilenet.errors import ParameterError
-from mobilenet.litert import check_threads, read_tflite
+from mobilenet.measure.litert import check_threads, read_tflite
 
 _BUILTIN = schema.BuiltinOperator
+THREADS = (1, 2)  # thread counts timed unless told otherwise (a phone's big cores: 1 to 4)
+WARMUP_RUNS = 20  # untimed invocations first
+TIMED_RUNS = 200
 BLOCK = 25  # runs of one file in a row, when several are timed interleaved
 REWARM = 3  # untimed invocations before each block
 
@@ -28,7 +30,7 @@ def mult_adds(content):
     """Mult-adds of the CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED ops of a `.tflite`.
 
     Counted from tensor shapes: output elements times the filter's reduction size, the
-    convention of the paper (and of mobilenet.costs for the Keras model).
+    convention of the paper (and of mobilenet.model.costs for the Keras model).
     """
     model = schema.ModelT.InitFromPackedBuf(content, 0)
     total = 0
@@ -98,7 +100,7 @@ def _statistics(times):
     }
 
 
-def compare(contents, threads=(1, 2), warmup=20, runs=200):
+def compare(contents, threads=THREADS, warmup=WARMUP_RUNS, runs=TIMED_RUNS):
     """{name: {threads: latency statistics plus G mult-adds/s at the median}} of the
     files in `contents` ({name: flatbuffer bytes}), timed interleaved at each thread count."""
     if not threads:
@@ -117,7 +119,7 @@ def compare(contents, threads=(1, 2), warmup=20, runs=200):
     return results
 
 
-def measure_latency(tflite, threads=(1, 2), warmup=20, runs=200):
+def measure_latency(tflite, threads=THREADS, warmup=WARMUP_RUNS, runs=TIMED_RUNS):
     """{threads: latency statistics plus G mult-adds/s at the median} of one `.tflite`
     (a path, or the file's bytes), timed in this process.
 
@@ -127,7 +129,7 @@ def measure_latency(tflite, threads=(1, 2), warmup=20, runs=200):
     return compare({"": content}, tuple(threads), warmup, runs)[""]
 
 
-def compare_in_fresh_process(contents, threads=(1, 2), warmup=20, runs=200):
+def compare_in_fresh_process(contents, threads=THREADS, warmup=WARMUP_RUNS, runs=TIMED_RUNS):
     """compare() in a fresh process, as benchmark_model runs: TensorFlow's own threads,
     left busy by a training, export or evaluation in this process, must not share the cores."""
     with futures.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:

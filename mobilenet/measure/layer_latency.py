@@ -19,8 +19,9 @@ import tempfile
 import keras
 from ai_edge_litert import schema_py_generated as schema
 
-from mobilenet import conversion, evaluation, latency, litert
-from mobilenet import model as model_lib
+from mobilenet.exporting import conversion
+from mobilenet.measure import evaluation, latency, litert
+from mobilenet.model import network
 from mobilenet.errors import ParameterError
 
 FUSION_NOTE = ("XNNPACK fuses operators and plans memory across the whole graph: a block's share is the "
@@ -58,7 +59,7 @@ def _has_data(tflite, tensor):
     return data is not None and len(data) > 0
 
 
-def block_latency(tflite, model=None, threads=(1, 2), runs=100):
+def block_latency(tflite, model=None, threads=latency.THREADS, runs=100):
     """Per-block latency of the `.tflite` at `tflite`, as rows of dicts: block, mult_adds,
     mult_adds_share, and per thread count latency_ms_T and latency_share_T; plus the
     whole file's own latency at each thread count ({T: median ms}).
@@ -73,7 +74,7 @@ def block_latency(tflite, model=None, threads=(1, 2), runs=100):
         raise ParameterError(f"{{tflite}} {tflite} is not a MobileNet made here (no training run's best.keras "
                              "beside it): give its .keras model as {model}")
     resolution = litert.TFLiteClassifier(content).resolution
-    keras_model = model_lib.with_resolution(model_lib.load_model(model_path, "model"), resolution)
+    keras_model = network.with_resolution(network.load_model(model_path, "model"), resolution)
     settings = file_settings(content)
     calibration = conversion.random_calibration_images(resolution)
     prefixes = {name: conversion.convert(prefix, calibration_images=calibration, **settings)
@@ -109,7 +110,7 @@ def format_rows(rows, file_latency):
     return "\n".join(lines + [FUSION_NOTE])
 
 
-def litert_benchmark(tflite, threads=(1, 2), runs=100):
+def litert_benchmark(tflite, threads=latency.THREADS, runs=100):
     """{T: median ms} of LiteRT's own `litert-benchmark` (ai-edge-litert's command) on the
     file, or None where it is not installed."""
     beside_python = os.path.join(os.path.dirname(sys.executable), "litert-benchmark")  # the venv's

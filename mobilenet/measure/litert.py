@@ -6,7 +6,7 @@ import os
 import numpy as np
 from ai_edge_litert.interpreter import Interpreter
 
-from mobilenet import metadata
+from mobilenet.exporting import metadata
 from mobilenet.errors import ParameterError, one_line
 
 

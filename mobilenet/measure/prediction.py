@@ -4,16 +4,17 @@ Each image is decoded, centrally cropped (87.5 %) and resized to the model's inp
 size as uint8 pixels (`input_pipeline.preprocess_for_eval`, the evaluation's own
 preprocessing), run through LiteRT, and its top-k classes returned with scores. Class
 names come from `labels`, else the file's metadata, else labels.txt beside it.
-`python -m mobilenet.predict` is its command line.
+`python -m mobilenet predict` is its command line.
 """
 
 import os
 
 import tensorflow as tf
 
-from mobilenet import input_pipeline
+from mobilenet import names
+from mobilenet.data import input_pipeline
 from mobilenet.errors import ParameterError
-from mobilenet.litert import TFLiteClassifier, read_tflite
+from mobilenet.measure.litert import TFLiteClassifier, read_tflite
 
 
 def classify(tflite, images, top_k=5, labels=None):
@@ -40,7 +41,7 @@ def load_labels(classifier, tflite_path, labels_path=None):
     if labels_path is None:
         if classifier.labels:
             return classifier.labels
-        labels_path = os.path.join(os.path.dirname(tflite_path), "labels.txt")
+        labels_path = names.labels_path(tflite_path)
         if not os.path.isfile(labels_path):
             return [str(i) for i in range(classifier.num_outputs)]
     elif not os.path.isfile(labels_path):

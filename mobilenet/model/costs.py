@@ -10,7 +10,7 @@ exported. Conventions follow the paper (§3, Table 2):
   (`paper_params`), without biases and batch-norm statistics; `params` counts every
   weight, as `keras.Model.count_params()` does.
 
-`python -m mobilenet.costs` is its command line: one model's table, or a whole α × ρ grid.
+`python -m mobilenet costs` is its command line: one model's table, or a whole α × ρ grid.
 """
 
 import dataclasses
@@ -18,7 +18,7 @@ import dataclasses
 import keras
 import numpy as np
 
-from mobilenet import model as model_lib
+from mobilenet.model import network
 
 # The layer types of the paper's Table 2, in its order.
 LAYER_TYPES = ("Conv 1x1", "Conv DW 3x3", "Conv 3x3", "Fully Connected")
@@ -114,7 +114,7 @@ def format_grid_table(alphas, resolutions, variant="standard", num_classes=1000)
     for alpha in alphas:
         for resolution in resolutions:
             cost = model_cost(
-                model_lib.mobilenet_v1(alpha, resolution, num_classes=num_classes, variant=variant)
+                network.mobilenet_v1(alpha, resolution, num_classes=num_classes, variant=variant)
             )
             lines.append(
                 f"| {alpha:g} | {resolution} | {cost.mult_adds / 1e6:.1f} | "

@@ -4,7 +4,7 @@ import os
 
 import keras
 
-from mobilenet import model as model_lib
+from mobilenet.model import network
 from mobilenet.errors import ParameterError, one_line
 
 BACKBONE_OUTPUT = "conv_pw_13_relu"
@@ -40,9 +40,9 @@ def _load_backbone_source(init_from, alpha, resolution):
     if not os.path.isfile(init_from) or not init_from.endswith((".h5", ".keras")):
         raise ParameterError(f"{{init_from}} {init_from}: no such .h5 or .keras file (or give 'imagenet')")
     if init_from.endswith(".keras"):
-        return model_lib.load_model(init_from, parameter="init_from")
+        return network.load_model(init_from, parameter="init_from")
     try:
-        source = model_lib.mobilenet_v1(alpha, resolution, include_top=False)
+        source = network.mobilenet_v1(alpha, resolution, include_top=False)
         source.load_weights(init_from)
         return source
     except Exception as error:

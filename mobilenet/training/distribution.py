@@ -7,7 +7,6 @@ them outlives the distributed run.
 """
 
 import contextlib
-import hashlib
 
 import keras
 import tensorflow as tf
@@ -56,11 +55,6 @@ def is_chief(strategy):
     task_type, task_id = task(strategy)
     has_chief = "chief" in strategy.cluster_resolver.cluster_spec().as_dict()
     return task_type == "chief" or (not has_chief and task_type == "worker" and task_id == 0)
-
-
-def weights_digest(model):
-    """A short hash of every weight: the same on every worker after a distributed run."""
-    return hashlib.sha256(b"".join(w.tobytes() for w in model.get_weights())).hexdigest()[:16]
 
 
 def _keras_version():

@@ -1,30 +1,30 @@
 """Training: a config and a work directory in, a trained model and its records out.
 
 `train(config, workdir)` builds (or resumes) the model, fits it epoch by epoch and leaves
-in the work directory what mobilenet.run_directory lists: the resolved config, labels,
-the history, TensorBoard logs, the last finished epoch's checkpoint, best.keras and
-final.keras. Rerunning it resumes from the last checkpoint: after the last finished epoch,
-or within an epoch when config.checkpoint_every_steps (or _minutes) asks for checkpoints
-there. SIGTERM and SIGINT stop it after the step in progress, with a checkpoint.
+in the work directory what mobilenet.training.run_directory lists: the resolved config,
+labels, the history, TensorBoard logs, the last checkpoints, best.keras and final.keras.
+Rerunning it resumes from the last checkpoint: after the last finished epoch, or within an
+epoch when config.checkpoint_every_steps (or _minutes) asks for checkpoints there. SIGTERM
+and SIGINT stop it after the step in progress, with a checkpoint (mobilenet.training.recorder).
 """
 
 import contextlib
 import dataclasses
-import math
 import os
 import shutil
-import signal
 import tempfile
-import threading
-import time
 
 import keras
 import tensorflow as tf
 
-from mobilenet import augmentation, class_metrics, configs, distribution, input_pipeline, names, transfer, weight_averaging
-from mobilenet import model as model_lib
-from mobilenet.errors import ParameterError, StorageError, TrainingDiverged, TrainingInterrupted, one_line
-from mobilenet.run_directory import Position, RunDirectory
+from mobilenet import configs, names
+from mobilenet.data import augmentation, datasets, input_pipeline
+from mobilenet.errors import ParameterError, StorageError, TrainingDiverged, one_line
+from mobilenet.measure import class_metrics
+from mobilenet.model import network, transfer
+from mobilenet.training import distribution, weight_averaging
+from mobilenet.training.recorder import EpochRecorder, stop_on_signals
+from mobilenet.training.run_directory import Position, RunDirectory
 
 
 @dataclasses.dataclass
@@ -37,23 +37,25 @@ class TrainingRun:
     @property
     def best_model(self):
         """The path of the model of the best validation top-1 (what export takes)."""
-        return os.path.join(self.workdir, "best.keras")
+        return os.path.join(self.workdir, names.BEST_MODEL)
 
     @property
     def final_model(self):
-        return os.path.join(self.workdir, "final.keras")
+        return os.path.join(self.workdir, names.FINAL_MODEL)
 
     @property
     def best_top1(self):
         return max((row.get("val_top1", 0.0) for row in self.history), default=0.0)
 
 
-def train(config, workdir=None):
+def train(config, workdir=None, callbacks=()):
     """Trains (or resumes training) as `config` says; returns a `TrainingRun`.
 
     Args:
       config: a training config (`mobilenet.get_config(...)`), checked first.
       workdir: the run's directory; default runs/mobilenet_v1_<α>_<ρ>.
+      callbacks: more Keras callbacks for `fit` (early stopping, your own logging), called
+        after this module's own, which write the epoch's records first.
 
     Raises:
       ParameterError: a config field, the dataset or the work directory is not valid.
@@ -65,7 +67,7 @@ def train(config, workdir=None):
     workdir = workdir or names.default_workdir(config.alpha, config.resolution, config.variant)
     try:
         with _precision_policy(config.mixed_precision or "float32"):
-            return _train(config, RunDirectory(workdir))
+            return _train(config, RunDirectory(workdir), list(callbacks))
     except OSError as error:  # a full disk, a file system gone read-only: nothing half-written is left
         raise StorageError(
             f"{error.strerror or one_line(error)}: {error.filename or workdir}; the last finished epoch "
@@ -85,7 +87,7 @@ def _precision_policy(name):
         keras.mixed_precision.set_global_policy(previous)
 
 
-def _train(config, run):
+def _train(config, run, user_callbacks):
     strategy = distribution.make_strategy(config.strategy)
     dataset = _load_dataset(config)
     # Only the chief writes into the work directory (and holds its lock); other workers
@@ -122,40 +124,20 @@ def _train(config, run):
         averaged = weight_averaging.AveragedWeights(model, lambda: training_stream(config, dataset))
         recorder = EpochRecorder(output, history, steps_per_epoch, averaged, config.checkpoint_every_steps,
                                  config.checkpoint_every_minutes)
-        callbacks = [recorder, keras.callbacks.TensorBoard(output.file("tensorboard"), write_graph=False), averaged]
-        with _stop_on_signals(recorder):
+        callbacks = [recorder, keras.callbacks.TensorBoard(output.file("tensorboard"), write_graph=False), averaged,
+                     *user_callbacks]
+        with stop_on_signals(recorder):
             _fit_phases(model, config, strategy, dataset, steps_per_epoch, position, callbacks)
         with averaged.swapped_in():
-            output.save_model(model, "final.keras")
-    if distribution.task(strategy) is not None:
-        # Every worker says what it ended with: the weights must be the same everywhere.
-        task_type, task_id = distribution.task(strategy)
-        print(f"{task_type} {task_id} finished with weights sha256 {distribution.weights_digest(model)}")
+            output.save_model(model, names.FINAL_MODEL)
     if not chief:
         shutil.rmtree(output.path, ignore_errors=True)
     return TrainingRun(run.path, recorder.history)
 
 
-@contextlib.contextmanager
-def _stop_on_signals(recorder):
-    """While training, SIGTERM (a preemptible VM, Kubernetes, a batch scheduler) and SIGINT
-    (Ctrl-C) stop it after the step in progress, with a checkpoint (EpochRecorder); the
-    previous handlers come back after. Only the main thread can take signals."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    handler = lambda signal_number, frame: recorder.stop(signal_number)
-    previous = {number: signal.signal(number, handler) for number in (signal.SIGTERM, signal.SIGINT)}
-    try:
-        yield
-    finally:
-        for number, previous_handler in previous.items():
-            signal.signal(number, previous_handler)
-
-
 def _load_dataset(config):
-    dataset = input_pipeline.load_dataset(config.dataset, config.data_dir or None, config.train_split, config.eval_split)
-    if dataset.name.startswith(input_pipeline.FOLDER_PREFIX):
+    dataset = datasets.load_dataset(config.dataset, config.data_dir or None, config.train_split, config.eval_split)
+    if dataset.name.startswith(datasets.FOLDER_PREFIX):
         for split in (dataset.train_split, dataset.eval_split):
             input_pipeline.check_images(dataset, split)
     return dataset
@@ -169,7 +151,7 @@ def _new_model(config, num_classes):
 
 
 def build_model(config, num_classes):
-    return model_lib.mobilenet_v1(
+    return network.mobilenet_v1(
         config.alpha,
         config.resolution,
         num_classes=num_classes,
@@ -198,7 +180,7 @@ def _fit_phases(model, config, strategy, dataset, steps_per_epoch, position, cal
     eval_data = input_pipeline.eval_images(dataset, config.resolution, config.eval_batch_size).map(one_hot)
     class_weight = None
     if config.class_weight == "balanced":
-        class_weight = class_metrics.balanced_weights(input_pipeline.class_counts(dataset, dataset.train_split))
+        class_weight = class_metrics.balanced_weights(datasets.class_counts(dataset, dataset.train_split))
     recorder = callbacks[0]
     frozen_end = min(config.frozen_epochs, config.epochs)
     for phase_start, phase_end, frozen in [(0, frozen_end, True), (frozen_end, config.epochs, False)]:
@@ -253,7 +235,7 @@ def training_stream(config, dataset, **stages):
 def compile_model(model, config, learning_rate, total_steps, steps_per_epoch):
     model.compile(
         optimizer=_optimizer(config, learning_rate, total_steps, steps_per_epoch),
-        # Labels are one-hot, or soft after MixUp and CutMix (mobilenet.augmentation).
+        # Labels are one-hot, or soft after MixUp and CutMix (mobilenet.data.augmentation).
         loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
         metrics=[
             keras.metrics.CategoricalAccuracy(name="top1"),
@@ -285,81 +267,3 @@ def _optimizer(config, learning_rate, total_steps, steps_per_epoch):
     return keras.optimizers.RMSprop(
         schedule, rho=config.rmsprop_rho, momentum=config.momentum, epsilon=config.rmsprop_epsilon, **ema
     )
-
-
-class EpochRecorder(keras.callbacks.Callback):
-    """Writes the history row, best.keras and the checkpoint after every epoch, and
-    checkpoints within an epoch every `every_steps` steps or `every_minutes` minutes.
-
-    The order matters for resuming: the checkpoint comes last, so that a run killed
-    while writing redoes the epoch, and rows of epochs after the checkpoint are dropped.
-    It stops training when the loss becomes NaN or infinite, and, after `stop(signal)`,
-    at the end of the step in progress with a checkpoint there (TrainingInterrupted).
-    """
-
-    def __init__(self, run, history, steps_per_epoch, averaged, every_steps=0, every_minutes=0.0):
-        super().__init__()
-        self.run = run
-        self.averaged = averaged  # a weight_averaging.AveragedWeights: best.keras holds what was validated
-        self.history = history
-        self.steps_per_epoch = steps_per_epoch
-        self.every_steps = every_steps
-        self.every_seconds = 60 * every_minutes
-        self.diverged = None
-        self.stopped_by = None  # the number of the signal that asked to stop
-        self.position = Position(0)  # of the training, after the last finished step
-        self.saved = None  # the last checkpoint written
-        self._epoch_start = self._last_save = None
-        self._first_step = 0
-
-    def start(self, position):
-        """Where the next fit starts: steps of a resumed epoch count from there."""
-        self.position = position
-        self._first_step = position.step
-
-    def stop(self, signal_number):
-        self.stopped_by = signal_number
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._epoch_start = self._last_save = time.perf_counter()
-
-    def on_train_batch_end(self, batch, logs=None):
-        loss = (logs or {}).get("loss")
-        if loss is not None and not math.isfinite(float(loss)):
-            self.diverged = float(loss)
-            self.model.stop_training = True
-            return
-        self.position = Position(self.position.epoch, self._first_step + batch + 1)
-        if self.position.step == self.steps_per_epoch:
-            return  # the epoch's own checkpoint follows, after its validation
-        due = (self.every_steps and self.position.step % self.every_steps == 0) or (
-            self.every_seconds and time.perf_counter() - self._last_save >= self.every_seconds)
-        if due or self.stopped_by is not None:
-            self._save_checkpoint()
-        self._stop_if_asked()
-
-    def on_epoch_end(self, epoch, logs=None):
-        if self.diverged is not None:
-            return
-        row = {"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()}}
-        row["learning_rate"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
-        row["seconds"] = time.perf_counter() - self._epoch_start
-        best = max((r.get("val_top1", -1) for r in self.history), default=-1)
-        self.history.append(row)
-        self.run.write_history(self.history)
-        if row.get("val_top1", -1) > best:
-            with self.averaged.swapped_in():
-                self.run.save_model(self.model, "best.keras")
-        self.position, self._first_step = Position(epoch + 1), 0
-        self._save_checkpoint()
-        self._stop_if_asked()
-
-    def _stop_if_asked(self):
-        # Raised out of fit: Keras would otherwise still validate, and count a cut epoch as whole.
-        if self.stopped_by is not None:
-            raise TrainingInterrupted(self.stopped_by, self.position, self.saved)
-
-    def _save_checkpoint(self):
-        self.run.save_checkpoint(self.model, self.position)
-        self.saved = os.path.join(self.run.checkpoints, self.position.checkpoint_name)
-        self._last_save = time.perf_counter()

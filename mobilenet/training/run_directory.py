@@ -29,7 +29,7 @@ import zipfile
 
 import keras
 
-from mobilenet import files
+from mobilenet import files, names
 from mobilenet.errors import ParameterError, one_line
 
 CHECKPOINT_PATTERN = re.compile(r"^epoch_(\d{4})(?:_step_(\d{6}))?\.keras$")
@@ -124,7 +124,7 @@ class RunDirectory:
     def trained_model(self):
         """The path of best.keras when the directory holds a run with a trained model
         (config.json and best.keras), else None."""
-        paths = [self.file("config.json"), self.file("best.keras")]
+        paths = [self.file("config.json"), self.file(names.BEST_MODEL)]
         return paths[1] if all(os.path.isfile(path) for path in paths) else None
 
     def read_config(self):

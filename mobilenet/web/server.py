@@ -5,7 +5,7 @@
 
 It serves, from a background thread, only what the page needs, all from this machine:
 
-* the page, `mobilenet/web/` (index.html and its JavaScript modules);
+* the page, `mobilenet/web/page/` (index.html and its JavaScript modules);
 * the `.tflite` at `/model.tflite`: the file's bytes exactly as they are on disk, read
   anew for each request (the page reads the labels, normalisation and quantization from
   them itself);
@@ -22,17 +22,16 @@ import email.utils
 import http.server
 import mimetypes
 import os
-import shutil
 import socket
 import threading
 import urllib.parse
 
 from mobilenet.errors import ParameterError
 
-__all__ = ["WebServer", "serve", "find_node_modules", "find_chromium", "HEADLESS_CHROMIUM_FLAGS"]
+__all__ = ["WebServer", "serve", "find_node_modules"]
 
-WEB_DIRECTORY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "web")
-REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PAGE_DIRECTORY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "page")
+REPOSITORY = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MODEL_PATH = "/model.tflite"
 # The npm packages the page imports, below node_modules/.
 PACKAGES = ("@litertjs/core", "@litertjs/wasm-utils")
@@ -56,22 +55,6 @@ ISOLATION_HEADERS = {
     "Cross-Origin-Embedder-Policy": "require-corp",
     "Cross-Origin-Resource-Policy": "same-origin",
 }
-
-
-# Headless Chromium flags that work on a bare Linux machine or in a container (the tests
-# and benchmarks/web_latency.py launch it with these, through Playwright).
-HEADLESS_CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                           "--disable-component-update", "--no-first-run")
-CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-
-
-def find_chromium():
-    """A Chrome or Chromium executable to open the page with: $MOBILENET_CHROMIUM if set
-    (on macOS, e.g. "/Applications/Google Chrome.app/Contents/MacOS/Google Chrome"),
-    else the first of CHROMIUM_NAMES on PATH; None if there is none."""
-    if os.environ.get("MOBILENET_CHROMIUM"):
-        return os.environ["MOBILENET_CHROMIUM"]
-    return next((shutil.which(name) for name in CHROMIUM_NAMES if shutil.which(name)), None)
 
 
 def find_node_modules(node_modules=None):
@@ -144,7 +127,7 @@ def serve(tflite, host="127.0.0.1", port=0, node_modules=None):
         httpd = server_class((host, port), handler)
     except OSError as error:
         raise ParameterError(f"{{port}} {port}: cannot listen on {host}:{port} ({error.strerror or error})") from None
-    thread = threading.Thread(target=httpd.serve_forever, name=f"mobilenet.web_server:{httpd.server_address[1]}", daemon=True)
+    thread = threading.Thread(target=httpd.serve_forever, name=f"mobilenet.web.server:{httpd.server_address[1]}", daemon=True)
     thread.start()
     return WebServer(httpd, thread, os.path.abspath(tflite), modules)
 
@@ -186,7 +169,7 @@ def _handler(tflite, node_modules):
             for prefix, root in roots.items():
                 if path.startswith(prefix):
                     return self._send_file(_inside(root, path[len(prefix):]), send_body)
-            return self._send_file(_inside(WEB_DIRECTORY, path.lstrip("/")), send_body)
+            return self._send_file(_inside(PAGE_DIRECTORY, path.lstrip("/")), send_body)
 
         def _send_file(self, path, send_body, headers=None, extension=None):
             if path is None or not os.path.isfile(path):

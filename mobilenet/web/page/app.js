@@ -2,7 +2,7 @@
 //
 // The model is the server's /model.tflite (or ?model=URL, or a .tflite file picked or
 // dropped on the page). Images are decoded by the browser at their own size, then
-// cropped and resized by preprocess.js exactly as mobilenet.predict does, and fed as
+// cropped and resized by preprocess.js exactly as mobilenet.measure.prediction does, and fed as
 // the file's input tensor asks: uint8 raw pixels, or float32 (pixel - mean) / std with
 // the normalisation of the file's metadata (0 and 1 for this project's files).
 //
@@ -209,7 +209,7 @@ async function infer({model, info}, data) {
   }
 }
 
-/** Indices of the k best scores; ties go to the lower index, as mobilenet.evaluate counts top-1. */
+/** Indices of the k best scores; ties go to the lower index, as mobilenet.measure.evaluation counts top-1. */
 function topK(scores, k) {
   const order = scores.map((_, i) => i);
   order.sort((a, b) => scores[b] - scores[a] || a - b);

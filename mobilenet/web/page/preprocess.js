@@ -1,6 +1,6 @@
 // The project's evaluation preprocessing, bit for bit, on decoded RGBA pixels.
 //
-// mobilenet/input_pipeline.py::preprocess_for_eval (what `mobilenet.predict`, the
+// mobilenet/data/input_pipeline.py::preprocess_for_eval (what `mobilenet predict`, the
 // evaluation and the calibration use) does, in TensorFlow:
 //   tf.image.central_crop(image, 0.875)                   offsets truncated, computed in float64
 //   tf.image.resize(image, (n, n), method="bilinear")     half_pixel_centers=True, antialias=False, float32

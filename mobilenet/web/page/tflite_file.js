@@ -2,12 +2,12 @@
 //
 // LiteRT.js runs the model but reads neither its TFLite metadata nor its output
 // quantization, so this module reads them from the flatbuffer (schema.fbs and
-// metadata_schema.fbs, the same fields mobilenet/metadata.py writes and reads):
+// metadata_schema.fbs, the same fields mobilenet/exporting/metadata.py writes and reads):
 //   * the input tensor: type (uint8 or float32) and shape [1, H, W, 3];
 //   * the output tensor: type, number of classes, quantization scale and zero point;
 //   * the metadata's input normalisation (mean, std) and the name of the labels file
 //     attached to the output tensor (AssociatedFile of type TENSOR_AXIS_LABELS);
-//   * the labels themselves, from the zip appended to the flatbuffer. mobilenet/metadata.py
+//   * the labels themselves, from the zip appended to the flatbuffer. mobilenet/exporting/metadata.py
 //     (like tflite_support) stores the entries uncompressed; deflated ones are inflated
 //     with the browser's DecompressionStream.
 
@@ -275,7 +275,7 @@ function splitLines(text) {
  * no such entry). The end-of-central-directory record is found from the end of the
  * file; offsets are corrected by the zip's position, as Python's zipfile does, so a
  * zip whose offsets count from its own start reads as well as one whose offsets count
- * from the start of the .tflite (what mobilenet/metadata.py writes).
+ * from the start of the .tflite (what mobilenet/exporting/metadata.py writes).
  */
 export async function readZipEntry(bytes, name) {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);

@@ -34,10 +34,12 @@ from ai_edge_litert import schema_py_generated as tfl
 from flatbuffers.number_types import Float32Flags, Int8Flags
 from flatbuffers.table import Table
 
+from mobilenet import names
+
 __all__ = ["add_metadata", "read_metadata"]
 
 METADATA_NAME = "TFLITE_METADATA"  # the Model.metadata entry readers look for
-LABELS_FILE = "labels.txt"
+LABELS_FILE = names.LABELS
 _MODEL_IDENTIFIER = b"TFL3"
 _METADATA_IDENTIFIER = b"M001"
 # Every table, field and enum value written here exists since metadata schema 1.0.0;

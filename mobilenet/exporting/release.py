@@ -9,10 +9,13 @@ import dataclasses
 import json
 import os
 
-from mobilenet import conversion, evaluation, files, input_pipeline, latency, litert, model_card, model_costs, names
-from mobilenet import model as model_lib
+from mobilenet import files, names
+from mobilenet.data import datasets, input_pipeline
+from mobilenet.exporting import conversion, defaults, model_card
+from mobilenet.measure import evaluation, latency, litert
+from mobilenet.model import costs, network
 from mobilenet.errors import ParameterError
-from mobilenet.run_directory import RunDirectory
+from mobilenet.training.run_directory import RunDirectory
 
 
 @dataclasses.dataclass
@@ -25,15 +28,15 @@ class Release:
     data_dir: str = None
     train_split: str = ""  # empty: chosen from the dataset
     eval_split: str = ""
-    quantization: str = "int8"
+    quantization: str = defaults.QUANTIZATION
     output_type: str = None  # int8 only; None: uint8
     input_type: str = None  # int8 only; None: uint8
-    representative_samples: int = 300
+    representative_samples: int = defaults.REPRESENTATIVE_SAMPLES
     resolution: int = None  # None: the trained one; another runs the same weights at that size
     evaluate: bool = True
     card: bool = True  # with evaluate: the model card <name>.md and its pictures beside the file
-    threads: tuple = (1, 2)
-    benchmark_runs: int = 200
+    threads: tuple = latency.THREADS
+    benchmark_runs: int = latency.TIMED_RUNS
     seed: int = 0
 
 
@@ -46,11 +49,11 @@ class Exported:
 
     @property
     def report_path(self):
-        return report_path(self.tflite)
+        return names.report_path(self.tflite)
 
     @property
     def labels(self):
-        return os.path.join(os.path.dirname(self.tflite), "labels.txt")
+        return names.labels_path(self.tflite)
 
     @property
     def card(self):
@@ -81,7 +84,7 @@ def export(workdir=None, model=None, dataset=None, **options):
     if workdir:
         release = from_workdir(workdir, dataset=dataset, **options)
     elif model and dataset:
-        quantization = options.get("quantization", "int8")
+        quantization = options.get("quantization") or defaults.QUANTIZATION
         output = options.pop("output", None) or os.path.splitext(model)[0] + f"_{quantization}.tflite"
         release = Release(model_path=model, dataset=dataset, output=output, **options)
     else:
@@ -97,7 +100,7 @@ def from_workdir(workdir, **overrides):
         raise ParameterError(f"{{workdir}} {workdir} holds no trained model (config.json and best.keras); "
                              "run train.py first")
     config = run.read_config()
-    quantization = overrides.get("quantization") or "int8"
+    quantization = overrides.get("quantization") or defaults.QUANTIZATION
     resolution = overrides.get("resolution") or config["resolution"]
     name = names.tflite_name(config["alpha"], resolution, quantization, overrides.get("input_type") == "float32")
     settings = dict(
@@ -113,10 +116,6 @@ def from_workdir(workdir, **overrides):
     return Release(**settings)
 
 
-def report_path(tflite):
-    return os.path.splitext(tflite)[0] + ".report.json"
-
-
 def run(release):
     """Exports, evaluates and benchmarks; returns the report (also saved as report.json)."""
     conversion.check_quantization(release.quantization, release.output_type, release.input_type)
@@ -125,11 +124,11 @@ def run(release):
         raise ParameterError(f"{{representative_samples}} must be >= 1 for int8, got {release.representative_samples}")
     files.check_writable(release.output, "output")
     output_dir = os.path.dirname(os.path.abspath(release.output))
-    model = model_lib.load_model(release.model_path)
+    model = network.load_model(release.model_path)
     trained_resolution = model.input.shape[1]
     if release.resolution is not None:
-        model = model_lib.with_resolution(model, release.resolution)
-    dataset = input_pipeline.load_dataset(release.dataset, release.data_dir, release.train_split, release.eval_split)
+        model = network.with_resolution(model, release.resolution)
+    dataset = datasets.load_dataset(release.dataset, release.data_dir, release.train_split, release.eval_split)
     if dataset.num_classes != model.output.shape[-1]:
         raise ParameterError(
             f"{{dataset}} {release.dataset} has {dataset.num_classes} classes but the model "
@@ -153,7 +152,7 @@ def run(release):
     files.write_atomically(release.output, content)
     files.write_labels(output_dir, dataset.class_names)
 
-    cost = model_costs.model_cost(model)
+    cost = costs.model_cost(model)
     report = {
         "tflite": os.path.basename(release.output),
         "quantization": release.quantization,
@@ -171,10 +170,10 @@ def run(release):
         results = evaluation.evaluate(classifier, dataset, keras_model=model)
         report.update(results.summary(), evaluation=results.to_json())
         if release.card:
-            train_counts = input_pipeline.class_counts(dataset, dataset.train_split)
+            train_counts = datasets.class_counts(dataset, dataset.train_split)
             report["card"] = os.path.basename(
                 model_card.write(release.output, content, report, results, release.model_path, dataset, train_counts))
-    files.write_atomically(report_path(release.output), json.dumps(report, indent=2) + "\n")
+    files.write_atomically(names.report_path(release.output), json.dumps(report, indent=2) + "\n")
     return report
 
 

@@ -17,7 +17,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from mobilenet import metadata
+from mobilenet.exporting import metadata
 from mobilenet.errors import ParameterError
 
 QUANTIZATIONS = ("int8", "float16", "dynamic", "float32")

@@ -13,8 +13,11 @@ import os
 
 import numpy as np
 
-from mobilenet import class_metrics, class_names, figures, files, litert, machine, metadata
-from mobilenet.run_directory import RunDirectory
+from mobilenet import figures, files, machine, names
+from mobilenet.data import class_names
+from mobilenet.exporting import metadata
+from mobilenet.measure import class_metrics, litert
+from mobilenet.training.run_directory import RunDirectory
 
 IMBALANCE_WARNING = 3.0  # largest class over smallest
 MEDIAPIPE_SNIPPET = '''import mediapipe as mp
@@ -54,10 +57,9 @@ def write(tflite, content, report, results, model_path, dataset, train_counts):
       results: the evaluation.Evaluation of the file (and the float model) on the eval split.
       model_path: the `.keras` file exported; its run directory, if any, gives the config
         and the training curves.
-      dataset: the input_pipeline.Dataset evaluated on.
+      dataset: the mobilenet.data.datasets.Dataset evaluated on.
       train_counts: images per class in the training split.
     """
-    stem = os.path.splitext(tflite)[0]
     name = os.path.basename(tflite)
     run = RunDirectory(os.path.dirname(os.path.abspath(model_path)))
     config = run.read_config()
@@ -65,15 +67,15 @@ def write(tflite, content, report, results, model_path, dataset, train_counts):
     readable = class_names.readable(results.columns)
     pictures = {
         "confusion": figures.confusion_matrix(results.tflite.confusion_matrix, readable[: len(results.class_names)],
-                                              readable, f"{stem}.confusion.png", f"{name} on {report['dataset']}"),
-        "mistakes": figures.mistakes(results.mistakes, f"{stem}.mistakes.png", dict(zip(results.columns, readable))),
-        "curves": figures.training_curves(history, f"{stem}.curves.png", name) if history else None,
+                                              readable, names.picture_path(tflite, "confusion"), f"{name} on {report['dataset']}"),
+        "mistakes": figures.mistakes(results.mistakes, names.picture_path(tflite, "mistakes"), dict(zip(results.columns, readable))),
+        "curves": figures.training_curves(history, names.picture_path(tflite, "curves"), name) if history else None,
     }
     pictures = {key: os.path.basename(path) for key, path in pictures.items() if path}
     sections = [
         f"# {name}",
         "",
-        f"Model card made by `export_tflite.py` (mobilenet.release) on {datetime.date.today()}. Every figure "
+        f"Model card made by `export_tflite.py` (mobilenet.exporting.release) on {datetime.date.today()}. Every figure "
         "below was measured for this file by that export.",
         *_model_section(content, report, config),
         *_data_section(report, results, train_counts, readable),
@@ -83,7 +85,7 @@ def write(tflite, content, report, results, model_path, dataset, train_counts):
         *_how_to_run_section(name),
         *_limits_section(report, results, readable, config),
     ]
-    path = f"{stem}.md"
+    path = names.card_path(tflite)
     files.write_atomically(path, "\n".join(sections) + "\n")
     return path
 
@@ -226,7 +228,7 @@ def _how_to_run_section(name):
             "```python", MEDIAPIPE_SNIPPET.format(tflite=name).rstrip(), "```", "",
             "Android (Kotlin), with the same MediaPipe Tasks `ImageClassifier`:", "",
             "```kotlin", KOTLIN_SNIPPET.format(tflite=name).rstrip(), "```", "",
-            "Or `python -m mobilenet.predict --tflite FILE photo.jpg` here, and `python -m mobilenet.web --tflite FILE` "
+            "Or `python -m mobilenet predict --tflite FILE photo.jpg` here, and `python -m mobilenet web --tflite FILE` "
             "in a browser. Apps should feed it as the evaluation did: the central 87.5 % of the picture, resized "
             "(bilinear) to the input size."]
 

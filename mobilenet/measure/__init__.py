@@ -1,0 +1,7 @@
+"""Measure: any `.tflite` in LiteRT, the runtime Android uses.
+
+Reading a file and feeding it as an app does (`litert`), accuracy overall and per class
+(`evaluation`, `class_metrics`), on-device-equivalent latency (`latency`) and by block
+(`layer_latency`), and predictions for image files (`prediction`). Nothing here needs the
+Keras model, except to compare with it.
+"""

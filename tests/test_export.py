@@ -54,7 +54,7 @@ def test_int8_agrees_with_keras_on_a_trained_model(int8_report):
     assert set(saved["latency_ms"]["1"]) == {"median", "p90"}
 
 
-def test_int8_is_integer_throughout_with_raw_pixel_input(int8_report):
+def test_int8_computes_in_integers_between_its_uint8_ends(int8_report):
     _, job = int8_report
     interpreter = Interpreter(model_path=job.tflite)
     interpreter.allocate_tensors()
@@ -62,12 +62,54 @@ def test_int8_is_integer_throughout_with_raw_pixel_input(int8_report):
     (scores,) = interpreter.get_output_details()
     assert image["dtype"] == np.uint8 and list(image["shape"]) == [1, 96, 96, 3]
     assert image["quantization"] == (1.0, 0)  # uint8 pixels go in unchanged
-    assert scores["dtype"] == np.uint8
-    body = [t for t in interpreter.get_tensor_details() if t["index"] not in (image["index"], scores["index"])]
-    assert {np.dtype(t["dtype"]).name for t in body} <= {"int8", "int32"}
-    assert {np.dtype(t["dtype"]).name for t in body if "conv" in t["name"].lower()} <= {"int8", "int32"}
-    ops = {op["op_name"] for op in interpreter._get_ops_details()}
-    assert "DEQUANTIZE" not in ops and "CONV_2D" in ops and "DEPTHWISE_CONV_2D" in ops
+    assert scores["dtype"] == np.uint8 and scores["quantization"] == (1 / 256, 0)
+    ops = [op for op in interpreter._get_ops_details() if op["op_name"] != "DELEGATE"]
+    names = [op["op_name"] for op in ops]
+    # Float only at the two ends: pixels to int8, and the int8 logits through a float softmax to uint8.
+    assert names[:2] == ["DEQUANTIZE", "QUANTIZE"] and names[-3:] == ["DEQUANTIZE", "SOFTMAX", "QUANTIZE"]
+    dtype = lambda index: np.dtype(interpreter._get_tensor_details(index, 0)["dtype"]).name
+    for op in ops[2:-3]:
+        assert {dtype(index) for index in op["outputs"]} == {"int8"}, op["op_name"]
+    assert {"CONV_2D", "DEPTHWISE_CONV_2D"} <= set(names[2:-3])
+
+
+def convert_with_the_converters_own_uint8_ends(model, calibration):
+    """The file TensorFlow's converter makes with uint8 in and out, ends unchanged."""
+    import tensorflow as tf
+
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = lambda: ([np.asarray(image, np.float32)[None]] for image in calibration)
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    converter.inference_input_type = converter.inference_output_type = tf.uint8
+    return converter.convert()
+
+
+def delegate_partitions(content):
+    """The XNNPACK delegate's nodes in LiteRT's interpreter, as (inputs, outputs) tensor sets, with
+    the graph's own (inputs, outputs)."""
+    interpreter = Interpreter(model_content=content)
+    interpreter.allocate_tensors()
+    nodes = [(set(op["inputs"]), set(op["outputs"])) for op in interpreter._get_ops_details() if op["op_name"] == "DELEGATE"]
+    ends = ({d["index"] for d in interpreter.get_input_details()}, {d["index"] for d in interpreter.get_output_details()})
+    return nodes, ends
+
+
+@pytest.mark.parametrize("input_type,output_type", [(None, None), ("float32", None), (None, "float32")])
+def test_every_op_of_an_int8_file_runs_in_xnnpack(probe_workdir, input_type, output_type):
+    model = model_lib.load_model(str(probe_workdir / "best.keras"))
+    calibration = conversion.random_calibration_images(96)
+    content = conversion.convert(model, "int8", calibration, output_type, input_type)
+    assert litert.fully_delegated(content)
+    # The interpreter the evaluation and the latency use agrees: one delegate node, from the
+    # graph's input to its output, so no op runs before, after or between.
+    partitions, (graph_inputs, graph_outputs) = delegate_partitions(content)
+    assert len(partitions) == 1 and graph_inputs <= partitions[0][0] and partitions[0][1] == graph_outputs
+    # The check can fail: the converter's own uint8 ends run outside XNNPACK.
+    plain = convert_with_the_converters_own_uint8_ends(model, calibration)
+    assert not litert.fully_delegated(plain)
+    partitions, (graph_inputs, graph_outputs) = delegate_partitions(plain)
+    assert not any(graph_inputs <= inputs and outputs == graph_outputs for inputs, outputs in partitions)
 
 
 def test_metadata_holds_labels_and_normalisation(int8_report, probe_workdir):
@@ -109,12 +151,13 @@ def test_int8_with_float32_input_takes_raw_pixels_and_scores_as_the_uint8_file(i
     float_input = litert.TFLiteClassifier(content)
     assert float_input.input["dtype"] == np.float32
     ops = [op["op_name"] for op in float_input.interpreter._get_ops_details()]
-    assert ops[0] == "QUANTIZE" and "DEQUANTIZE" not in ops
+    assert ops[0] == "QUANTIZE"
     uint8_input = litert.TFLiteClassifier(open(job.tflite, "rb").read())
     pixels, _ = next(iter(input_pipeline.eval_images(dataset, 96, 16, split="validation[:16]")))
-    # Same calibration, same quantized body: only the type of the pixels going in differs.
-    for image in np.round(pixels.numpy()):  # whole pixel values, which both types hold exactly
-        np.testing.assert_allclose(float_input(image), uint8_input(image), atol=1 / 256 + 1e-6)
+    # Same calibration, same quantized body: a uint8 pixel's DEQUANTIZE gives the float the
+    # other file takes, so the scores are the same, bit for bit.
+    for image in pixels.numpy():
+        np.testing.assert_array_equal(float_input(image), uint8_input(image))
 
 
 def test_benchmark_compares_files_interleaved(shared):
@@ -143,18 +186,35 @@ def test_float16_and_dynamic_exports_track_keras(probe_workdir, shared, quantiza
     assert np.mean(tflite_scores.argmax(1) == keras_scores.argmax(1)) >= 14 / 16
 
 
-def test_mediapipe_image_classifier_returns_our_class_names(int8_report, probe_workdir, shared):
+def test_mediapipe_image_classifier_runs_the_file_with_our_class_names_and_litert_s_answers(
+        int8_report, probe_workdir, shared):
+    """MediaPipe Tasks' ImageClassifier, as Android runs it, on every image the export evaluated
+    (as the evaluation fed them: the central crop at the input size, which MediaPipe then takes
+    whole) gives LiteRT's class and score."""
     vision = pytest.importorskip("mediapipe.tasks.python.vision")  # installed by requirements-test.txt
     import mediapipe
     from mediapipe.tasks.python import BaseOptions
 
-    _, job = int8_report
-    options = vision.ImageClassifierOptions(base_options=BaseOptions(model_asset_path=job.tflite), max_results=3)
-    with vision.ImageClassifier.create_from_options(options) as classifier:
-        result = classifier.classify(mediapipe.Image.create_from_file(str(shared / "images/parrot.jpg")))
-    categories = result.classifications[0].categories
+    report, job = int8_report
     labels = (probe_workdir / "labels.txt").read_text().split()
-    assert len(categories) == 3 and all(c.category_name in labels for c in categories)
+    dataset = datasets.load_dataset("imagenette/160px-v2", str(shared / "tensorflow_datasets"),
+                                    "train[:640]", "validation[:256]")
+    ours = litert.TFLiteClassifier(open(job.tflite, "rb").read())
+    options = vision.ImageClassifierOptions(base_options=BaseOptions(model_asset_path=job.tflite), max_results=1)
+    evaluated = 0
+    with vision.ImageClassifier.create_from_options(options) as classifier:
+        (parrot,) = classifier.classify(mediapipe.Image.create_from_file(str(shared / "images/parrot.jpg"))
+                                        ).classifications[0].categories
+        assert parrot.category_name in labels
+        for pixels, _ in input_pipeline.eval_images(dataset, 96, 32):
+            for image in pixels.numpy():
+                (theirs,) = classifier.classify(mediapipe.Image(image_format=mediapipe.ImageFormat.SRGB,
+                                                                data=image)).classifications[0].categories
+                scores = ours(image)
+                assert theirs.category_name == labels[scores.argmax()]
+                assert theirs.score == pytest.approx(scores.max(), abs=1e-6)
+                evaluated += 1
+    assert evaluated == report["examples"] == 256
 
 
 @pytest.mark.parametrize(

@@ -2,11 +2,12 @@
 
 The int8 file is what a phone should run: integer kernels throughout, uint8 raw RGB
 pixels in (what Android camera pipelines and MediaPipe Tasks feed; they reject int8
-inputs), and uint8 or float32 class scores out. On request its input is float32 pixels
-instead (MediaPipe takes those too): LiteRT's XNNPACK delegate converts float32 to int8
-itself, while the uint8-to-int8 step runs in a plain TFLite kernel outside it
-(docs/BENCHMARKS.md measures what that costs). Every file carries TFLite metadata
-(name, normalisation, labels), so MediaPipe's ImageClassifier returns class names.
+inputs), and uint8 or float32 class scores out. On request its input is float32 raw
+pixels instead (MediaPipe takes those too). Either way every op of it runs inside LiteRT's
+XNNPACK delegate: the converter gives float ends, and mobilenet.exporting.graph_surgery
+puts the uint8 input and the softmax there, in forms XNNPACK takes. Every file carries
+TFLite metadata (name, normalisation, labels), so MediaPipe's ImageClassifier returns
+class names.
 """
 
 import contextlib
@@ -17,7 +18,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from mobilenet.exporting import metadata
+from mobilenet.exporting import graph_surgery, metadata
 from mobilenet.errors import ParameterError
 
 QUANTIZATIONS = ("int8", "float16", "dynamic", "float32")
@@ -29,14 +30,16 @@ def convert(model, quantization="int8", calibration_images=None, output_type=Non
     """Converts `model` (taking raw pixels) to TFLite flatbuffer bytes with batch size 1.
 
     Args:
-      model: a Keras image classifier whose input is raw RGB pixels in [0, 255].
+      model: a Keras image classifier whose input is raw RGB pixels in [0, 255] (or any
+        part of one, such as the network up to a block, as latency by block converts).
       quantization: "int8" (full-integer post-training quantization, per-channel
         weights, calibrated on `calibration_images`), "float16" (half-precision
         weights), "dynamic" (int8 weights, float activations) or "float32".
       calibration_images: for int8, an iterable of uint8 (ρ, ρ, 3) images, typically
         training images through the eval preprocessing.
-      output_type: int8 only, the type of the output scores: "uint8" (the default;
-        fully integer, like Google's published models; scale 1/256) or "float32".
+      output_type: int8 only, the type of the output scores: "uint8" (scale 1/256, like
+        Google's published models) or "float32". None: uint8 for a model ending in a
+        softmax, float32 for one that does not (its outputs have no fixed range).
       input_type: int8 only, the type of the input pixels: "uint8" (the default) or
         "float32" (both raw pixels in [0, 255]).
     """
@@ -44,6 +47,32 @@ def convert(model, quantization="int8", calibration_images=None, output_type=Non
     if quantization == "int8" and calibration_images is None:
         raise ParameterError("{calibration_images} are needed for int8 quantization")
     model = _in_float32(model)
+    if quantization != "int8":
+        return _convert(model, quantization)
+    logits, softmax = _split_softmax(model)
+    if output_type == "uint8" and not softmax:
+        raise ParameterError(f"{{output_type}} uint8 is for a classifier ending in a softmax; {model.name} ends in "
+                             f"{model.layers[-1].name}: leave it None (float32)")
+    content = _convert(logits, "int8", calibration_images)
+    if input_type != "float32":
+        content = graph_surgery.uint8_input(content)
+    if softmax:
+        content = graph_surgery.softmax_output(content, output_type or "uint8")
+    return content
+
+
+def _split_softmax(model):
+    """(the model up to its logits, True) when its last layer is a softmax, else (model, False)."""
+    last = model.layers[-1]
+    is_softmax = isinstance(last, keras.layers.Softmax) or (
+        isinstance(last, keras.layers.Activation) and getattr(last.activation, "__name__", "") == "softmax")
+    if not is_softmax:
+        return model, False
+    return keras.Model(model.input, last.input, name=f"{model.name}_logits"), True
+
+
+def _convert(model, quantization, calibration_images=None):
+    """The converter's file: int8 with float32 ends (float pixels in, float outputs out)."""
     resolution = model.input.shape[1]
     # A batch-1 input, as on a phone: fixed shapes let the runtime plan memory once.
     image = keras.Input((resolution, resolution, 3), batch_size=1, name="image")
@@ -54,13 +83,12 @@ def convert(model, quantization="int8", calibration_images=None, output_type=Non
         converter.target_spec.supported_types = [tf.float16]
     if quantization == "int8":
         converter.representative_dataset = lambda: _representative_dataset(calibration_images, resolution)
-        # Integer builtins only: conversion fails loudly rather than leave a float op.
+        # Integer builtins only: conversion fails loudly rather than leave a float op inside.
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-        converter.inference_input_type = tf.float32 if input_type == "float32" else tf.uint8
-        converter.inference_output_type = tf.float32 if output_type == "float32" else tf.uint8
+        converter.inference_input_type = converter.inference_output_type = tf.float32
     # Keras prints the whole signature of the SavedModel the converter goes through (a
-    # line per weight), and the converter warns that a uint8 input has no statistics: the
-    # calibration gives them (scale 1, zero point 0, tested). The result is what matters.
+    # line per weight), and the converter warns that the input has no statistics: the
+    # calibration gives them. The result is what matters.
     with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
         warnings.filterwarnings("ignore", "Statistics for quantized inputs were expected")
         return converter.convert()
@@ -106,8 +134,8 @@ def random_calibration_images(resolution, count=8):
 
 
 def _representative_dataset(images, resolution):
-    # A black and a white frame pin the input's calibrated range to exactly [0, 255], so
-    # the uint8 input has scale 1 and zero point 0: the file takes raw pixels unchanged.
+    # A black and a white frame pin the input's calibrated range to exactly [0, 255]: the
+    # first QUANTIZE maps a pixel p to p - 128, with no rounding.
     yield [np.zeros((1, resolution, resolution, 3), np.float32)]
     yield [np.full((1, resolution, resolution, 3), 255, np.float32)]
     for image in images:

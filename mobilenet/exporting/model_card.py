@@ -105,12 +105,20 @@ def _model_section(content, report, config):
         f"{variant} variant{_resized(report)} |",
         f"| Cost | {report['mult_adds'] / 1e6:.1f} M mult-adds, {report['params']:,} weights |",
         f"| File | {report['size_bytes'] / 1e6:.2f} MB, {report['quantization']} |",
+        f"| Runtime | {_delegation(report)} |",
         f"| Input | {_tensor(classifier.input)} |",
         f"| Output | {_tensor(classifier.output)} |",
         f"| Metadata | name \"{info.get('name', '')}\"; input normalisation mean {info.get('input_mean', '-')}, std "
         f"{info.get('input_std', '-')} (raw pixels: the model normalises inside); "
         f"{len(info.get('labels') or [])} labels ({', '.join(info.get('associated_files', [])) or 'none'}) |",
     ]
+
+
+def _delegation(report):
+    if report["fully_delegated"]:
+        return "every op runs in LiteRT's XNNPACK delegate, the CPU kernels of Android and the browser"
+    return ("some ops run outside LiteRT's XNNPACK delegate, in TFLite's single-threaded reference kernels "
+            "(LiteRT's CompiledModel.is_fully_accelerated says so)")
 
 
 def _resized(report):

@@ -162,6 +162,7 @@ def run(release):
         "dataset": release.dataset,
         "resolution": resolution,
         "trained_resolution": trained_resolution,
+        "fully_delegated": litert.fully_delegated(content),
     }
     if release.threads:
         report.update(_latency(model, content, release))
@@ -192,8 +193,9 @@ def _latency(model, content, release):
 
 
 def format_report(report):
+    delegated = "every op in XNNPACK" if report["fully_delegated"] else "some ops outside XNNPACK"
     lines = [f"{report['tflite']}: {report['quantization']}, {report['size_bytes'] / 1e6:.2f} MB, "
-             f"{report['mult_adds'] / 1e6:.1f} M mult-adds"]
+             f"{report['mult_adds'] / 1e6:.1f} M mult-adds, {delegated}"]
     if report["resolution"] != report["trained_resolution"]:
         lines.append(f"input {report['resolution']} pixels, the model trained at {report['trained_resolution']}: "
                      "the same weights at another size; the accuracy below is what it gives there")

@@ -2,7 +2,7 @@
 
 LiteRT's Python API has no per-op profiler, so the network is cut after the first
 convolution ("stem") and after each of the 13 depthwise-separable blocks, each prefix is
-converted the way the file was (same quantization and input and output types; int8
+converted the way the file was (same quantization and input type; int8
 calibrated on random pixels, which sets scales, not speed), and the prefixes are timed
 interleaved in one fresh process. A block's latency is its prefix's minus the previous
 prefix's. XNNPACK fuses ops and plans memory across the whole graph, so these differences
@@ -77,8 +77,12 @@ def block_latency(tflite, model=None, threads=latency.THREADS, runs=100):
     keras_model = network.with_resolution(network.load_model(model_path, "model"), resolution)
     settings = file_settings(content)
     calibration = conversion.random_calibration_images(resolution)
-    prefixes = {name: conversion.convert(prefix, calibration_images=calibration, **settings)
-                for name, prefix in block_prefixes(keras_model)}
+    prefixes = {}
+    for name, prefix in block_prefixes(keras_model):
+        # A block's prefix ends in a feature map, which leaves an int8 file as float32; the
+        # head (the whole model) ends as the file does.
+        ends = settings if name == "head" else {**settings, "output_type": None}
+        prefixes[name] = conversion.convert(prefix, calibration_images=calibration, **ends)
     timings = latency.compare_in_fresh_process({**prefixes, "file": content}, tuple(threads), runs=runs)
     rows, previous_mult_adds, previous_ms = [], 0, dict.fromkeys(threads, 0.0)
     total_mult_adds = latency.mult_adds(prefixes["head"])

@@ -1,9 +1,11 @@
 """A `.tflite` in LiteRT (`ai_edge_litert`, the kernels Android runs): reading a file,
-thread counts, and a classifier fed as an app feeds it."""
+thread counts, whether XNNPACK runs all of it, and a classifier fed as an app feeds it."""
 
 import os
 
 import numpy as np
+from ai_edge_litert.compiled_model import CompiledModel
+from ai_edge_litert.hardware_accelerator import HardwareAccelerator
 from ai_edge_litert.interpreter import Interpreter
 
 from mobilenet.exporting import metadata
@@ -31,6 +33,14 @@ def read_tflite(path, parameter="tflite"):
     except ValueError as error:
         raise ParameterError(f"{name} {path} is not a complete TFLite model: {one_line(error)}") from None
     return content
+
+
+def fully_delegated(content):
+    """Whether LiteRT's CPU runtime runs every op of the file inside its XNNPACK delegate:
+    LiteRT's own answer (CompiledModel.is_fully_accelerated on the CPU accelerator, which is
+    XNNPACK). An op left outside runs in TFLite's reference kernels, single-threaded, and
+    the data crosses between the two at each such op."""
+    return CompiledModel.from_buffer(content, HardwareAccelerator.CPU).is_fully_accelerated()
 
 
 class TFLiteClassifier:

@@ -20,11 +20,13 @@ BENCH_SECTIONS ?=  # e.g. tflite: rerun only these sections of docs/BENCHMARKS.m
 
 install: $(INSTALLED)
 
-# Reinstalls only when a requirements file changes.
-$(INSTALLED): requirements.txt requirements-test.txt
+# Reinstalls only when a requirements file or pyproject.toml changes. The package itself is
+# installed editable, so the mobilenet-* commands exist in .venv/bin and run this checkout.
+$(INSTALLED): requirements.txt requirements-test.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-test.txt
+	$(BIN)/python -m pip install --quiet --no-deps --editable .
 	touch $@
 
 # Two processes, each taking whole test files (a file's fixtures are made once): much of a test is

@@ -2,7 +2,7 @@
 
 Exports the default run's int8 file as `make tflite` does (card included), copies the
 card and its pictures into docs/model_card/ as the example the README links, times the
-file by block (mobilenet.layer_latency) and compares our whole-file timing with LiteRT's
+file by block (mobilenet.measure.layer_latency) and compares our whole-file timing with LiteRT's
 own `litert-benchmark`.
 """
 

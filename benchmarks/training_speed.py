@@ -179,7 +179,8 @@ def default_pipeline_line(dataset, pipelines, training_rate):
 
 
 def pipeline_rate(dataset, augment_image, mix_batch, warmup=20, timed=100):
-    iterator = iter(input_pipeline.train_images(dataset, 160, BATCH, augment_image=augment_image, mix_batch=mix_batch))
+    iterator = iter(input_pipeline.train_images(dataset, 160, BATCH, augment_image=augment_image,
+                                                batch_stages=[mix_batch] if mix_batch else ()))
     for _ in range(warmup):
         next(iterator)
     start = time.perf_counter()

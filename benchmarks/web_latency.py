@@ -4,7 +4,7 @@ The page (mobilenet/web, served by mobilenet.web_server) runs in headless Chromi
 its own thread count (LiteRT.js' default: the browser's navigator.hardwareConcurrency);
 LiteRT Python (ai_edge_litert's Interpreter with XNNPACK) runs the same files with the
 same number of threads. Each side times RUNS inferences of each file after WARMUP
-untimed ones, the files taken in turn in blocks of BLOCK (as mobilenet.latency does), so
+untimed ones, the files taken in turn in blocks of BLOCK (as mobilenet.measure.latency does), so
 that a passing disturbance of the machine falls on all of them alike: in the page with
 performance.now() around LiteRT.js' run() and the reading of its output, in Python
 around invoke(). The two sides run one after the other, never at once.
@@ -30,7 +30,7 @@ from mobilenet.web import server as web_server
 
 RUNS = 200
 WARMUP = 20
-BLOCK = latency.BLOCK  # files taken in turn, as mobilenet.latency does
+BLOCK = latency.BLOCK  # files taken in turn, as mobilenet.measure.latency does
 OFFICIAL = os.path.join("..", "shared", "models", "mobilenet_v1_official", "mobilenet_v1_0.5_160_quant.tflite")
 ALPHA, RESOLUTION = 0.5, 160
 
@@ -56,7 +56,7 @@ def model_files(directory):
                 file.write(content)
             files[f"MobileNet V1 0.5-160, {quantization} (random weights)"] = path
         source = (f"no default run in {workdir}, so an int8 (uint8 in and out) and a float32 export of a freshly built "
-                  "MobileNet V1 0.5-160 with random weights (10 classes), made by `mobilenet.conversion.export`")
+                  "MobileNet V1 0.5-160 with random weights (10 classes), made by `mobilenet.exporting.conversion.export`")
     if os.path.isfile(OFFICIAL):
         files["Google's mobilenet_v1_0.5_160_quant.tflite"] = OFFICIAL
     return files, source

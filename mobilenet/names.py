@@ -9,6 +9,7 @@ import os
 BEST_MODEL = "best.keras"  # in a run directory: the model of the best validation top-1, what export takes
 FINAL_MODEL = "final.keras"  # in a run directory: the model after the last epoch
 LABELS = "labels.txt"  # class names, one a line: in a run directory and beside every exported file
+SPLIT_CSV = "split.csv"  # in a run directory on a folder dataset: every image's split (path, class, split)
 # A sweep's outputs, in its --out directory.
 SWEEP_CSV, SWEEP_TABLE, SWEEP_SELECTED = "sweep.csv", "sweep.md", "selected.tflite"
 SWEEP_PLOTS = {"latency_median_ms": "accuracy_vs_latency.png", "mult_adds_m": "accuracy_vs_multadds.png"}

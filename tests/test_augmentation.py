@@ -28,7 +28,7 @@ def batches(image_folder, config):
     dataset = datasets.load_dataset(config.dataset)
     stream = input_pipeline.train_images(
         dataset, RESOLUTION, BATCH, augment_image=augmentation.image_augmentation(config),
-        mix_batch=augmentation.batch_mixing(config))
+        batch_stages=[stage for stage in [augmentation.batch_mixing(config)] if stage])
     return next(iter(stream))
 
 
@@ -60,7 +60,7 @@ def test_mixed_labels_are_soft_and_sum_to_one_per_example(image_folder):
     keras.utils.set_random_seed(0)
     config = tiny_config(f"folder:{image_folder}", mixup=True, cutmix=True)
     dataset = datasets.load_dataset(config.dataset)
-    stream = input_pipeline.train_images(dataset, RESOLUTION, BATCH, mix_batch=augmentation.batch_mixing(config))
+    stream = input_pipeline.train_images(dataset, RESOLUTION, BATCH, batch_stages=[augmentation.batch_mixing(config)])
     labels = np.concatenate([labels for _, labels in stream.take(6).as_numpy_iterator()])
     assert np.allclose(labels.sum(axis=1), 1.0, atol=1e-5)
     assert ((labels > 0.01) & (labels < 0.99)).any()  # some are soft (a partner of the same class is not)

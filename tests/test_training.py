@@ -5,6 +5,10 @@ import errno
 import json
 import os
 import platform
+import pty
+import re
+import subprocess
+import sys
 
 import keras
 import numpy as np
@@ -17,7 +21,7 @@ from mobilenet.errors import ParameterError, StorageError
 from mobilenet.exporting import conversion
 from mobilenet.training import distribution, loop as training
 
-from conftest import run_script, tiny_config, write_image_folder
+from conftest import REPO, run_script, tiny_config, write_image_folder
 
 
 def history_epochs(workdir):
@@ -215,6 +219,44 @@ def test_mirrored_strategy_on_two_logical_cpus(image_folder, tmp_path):
     model = keras.saving.load_model(tmp_path / "final.keras", safe_mode=True)
     # Training under the strategy updated the moving statistics (they start at 0 and 1).
     assert not np.allclose(model.get_layer("conv1_bn").moving_mean.numpy(), 0.0)
+
+
+def train_py_output(image_folder, workdir, on_a_terminal):
+    """What train.py writes to its standard output, a pipe or a terminal (a pseudo-terminal)."""
+    command = [sys.executable, "train.py", "--dataset", f"folder:{image_folder}", "--alpha", "0.25", "--resolution",
+               "32", "--epochs", "2", "--batch_size", "8", "--workdir", str(workdir)]
+    if not on_a_terminal:
+        result = run_script(*command[1:])
+        assert result.returncode == 0, result.stderr[-2000:]
+        return result.stdout
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(command, cwd=REPO, stdout=follower, stderr=subprocess.DEVNULL)
+    os.close(follower)
+    output = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the terminal closed with the process
+            break
+        if not chunk:
+            break
+        output += chunk
+    assert process.wait() == 0
+    os.close(leader)
+    return output.decode(errors="replace")
+
+
+def test_off_a_terminal_training_prints_one_line_per_epoch_and_no_progress_bars(image_folder, tmp_path):
+    piped = train_py_output(image_folder, tmp_path / "piped", on_a_terminal=False)
+    assert "\r" not in piped and "\x1b" not in piped and "━" not in piped
+    lines = piped.splitlines()
+    assert lines[0].startswith(f"folder:{image_folder}: 3 classes; images: train 24, validation 12 (val)")
+    assert [line.split(":")[0] for line in lines[1:3]] == ["Epoch 1/2", "Epoch 2/2"]
+    assert re.fullmatch(r"Epoch 2/2: loss \d+\.\d{4}, top-1 \d\.\d{4}, validation top-1 \d\.\d{4} \(best \d\.\d{4}\), "
+                        r"\d+ s", lines[2]), lines[2]
+    assert lines[3].startswith("Trained ") and len(lines) == 4
+    # On a terminal, as before: Keras' progress bars, redrawn in place.
+    assert "━" in train_py_output(image_folder, tmp_path / "terminal", on_a_terminal=True)
 
 
 def test_importing_mobilenet_changes_no_environment_variable():

@@ -9,7 +9,7 @@ import pytest
 from mobilenet.data import datasets, input_pipeline
 from mobilenet.errors import ParameterError
 from mobilenet.model import network as model_lib
-from mobilenet.training import loop as training, weight_averaging
+from mobilenet.training import batch_norm, loop as training, weight_averaging
 
 from conftest import tiny_config
 
@@ -62,7 +62,7 @@ def test_the_saved_batch_norm_statistics_are_those_of_the_averaged_network(ema_r
     norm = next(layer for layer in saved.layers if isinstance(layer, keras.layers.BatchNormalization))
     stem = keras.Model(saved.inputs, norm.input)
     features = [np.array(stem(images), dtype=np.float64)
-                for images, _ in statistics_batches(config).take(weight_averaging.STATISTICS_BATCHES)]
+                for images, _ in statistics_batches(config).take(batch_norm.BATCHES)]
     mean = np.mean([batch.mean(axis=(0, 1, 2)) for batch in features], axis=0)
     variance = np.mean([batch.reshape(-1, batch.shape[-1]).var(axis=0, ddof=1) for batch in features], axis=0)
     assert np.allclose(norm.moving_mean, mean, rtol=1e-3, atol=1e-5)

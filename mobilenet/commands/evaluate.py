@@ -20,7 +20,8 @@ def define_flags(flag_values, argv):
     flags.DEFINE_string("tflite", None, "The .tflite file.", required=True, **define)
     flags.DEFINE_string("dataset", None, "TFDS dataset name or folder:PATH.", required=True, **define)
     flags.DEFINE_string("data_dir", None, "TFDS data directory.", **define)
-    flags.DEFINE_string("split", None, "Split to evaluate (default: the dataset's eval split).", **define)
+    flags.DEFINE_string("split", None, "Split to evaluate (default: the dataset's test split, else its validation "
+                        "split).", **define)
     flags.DEFINE_integer("label_offset", None, "Model outputs before class 0 (default: detected).", **define)
     flags.DEFINE_float("input_mean", None, "float32 inputs: pixel mean (default: metadata, else 0).", **define)
     flags.DEFINE_float("input_std", None, "float32 inputs: pixel std (default: metadata, else 1).", **define)

@@ -72,10 +72,16 @@ def validate(config):
         ("mixup_alpha", config.mixup_alpha > 0, "> 0"),
         ("cutmix_factor", 0 < config.cutmix_factor <= 1, "in (0, 1]"),
         ("ema_momentum", 0 < config.ema_momentum < 1, "in (0, 1)"),
+        ("validation_fraction", 0 < config.validation_fraction < 1, "in (0, 1)"),
+        ("distillation_weight", 0 <= config.distillation_weight <= 1, "in [0, 1]"),
+        ("distillation_temperature", config.distillation_temperature > 0, "> 0"),
     ]
     for field, ok, valid in checks:
         if not ok:
             raise ParameterError(f"{{config.{field}}} must be {valid}, got {config[field]!r}")
     if config.frozen_epochs and not config.init_from:
         raise ParameterError("{config.frozen_epochs} needs {config.init_from}: there is no pretrained backbone to freeze")
+    if config.adapt_batch_norm and not config.init_from:
+        raise ParameterError("{config.adapt_batch_norm} needs {config.init_from}: there are no pretrained statistics "
+                             "to adapt")
     network.validate_arguments(config.alpha, config.resolution, variant=config.variant)

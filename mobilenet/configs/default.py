@@ -11,6 +11,8 @@ it reaches and how long an epoch takes on a CPU and on a GPU: docs/BENCHMARKS.md
 
 import ml_collections
 
+from mobilenet.data import folders
+
 
 def get_config():
     config = ml_collections.ConfigDict()
@@ -30,6 +32,9 @@ def get_config():
     config.train_split = ""  # empty: chosen from the dataset's splits
     config.eval_split = ""
     config.crop_area_min = 0.25
+    # folder:PATH laid out as PATH/<class>/<image>: the share of each class held out for
+    # validation, chosen by a hash of each file's path (mobilenet.data.folders).
+    config.validation_fraction = folders.VALIDATION_FRACTION
 
     # Optimisation.
     config.epochs = 40
@@ -67,6 +72,17 @@ def get_config():
     config.frozen_epochs = 0  # epochs with the backbone frozen before fine-tuning it all
     config.frozen_learning_rate = 0.1  # for the new head while the backbone is frozen;
     # learning_rate then fine-tunes every layer.
+    # Before anything trains, the pretrained batch norms' moving statistics are measured anew on
+    # this data (their ImageNet ones describe other images): the new head then learns on the
+    # features the unfrozen network will see (docs/BENCHMARKS.md, fine-tuning).
+    config.adapt_batch_norm = False
+
+    # Knowledge distillation (mobilenet.training.distillation): a .keras classifier of the
+    # same classes whose scores the student also learns, weighted by distillation_weight, at
+    # distillation_temperature; "" for none.
+    config.teacher = ""
+    config.distillation_weight = 0.5
+    config.distillation_temperature = 2.0
 
     # Checkpoints within an epoch (each finished epoch has one): every N steps, or every M
     # minutes of training; 0 for none. Imagenette's epochs end before 10 minutes on a CPU;

@@ -8,9 +8,6 @@ same pixels a phone's camera pipeline would give.
 
 import tensorflow as tf
 
-from mobilenet.data.datasets import encoded_examples
-from mobilenet.errors import ParameterError
-
 EVAL_CROP_FRACTION = 0.875  # the Inception/MobileNet evaluation crop
 # How JPEGs are decoded: the accurate integer IDCT (libjpeg's JDCT_ISLOW) that browsers,
 # Android and PIL use, so that an app's pixels are the evaluation's (mobilenet/web checks it).
@@ -19,28 +16,8 @@ JPEG_DCT_METHOD = "INTEGER_ACCURATE"
 CACHE_LIMIT_BYTES = 4 * 2**30
 
 
-def check_images(dataset, split):
-    """Raises ValueError naming the first file of `split` that does not decode.
-
-    Used on folder datasets, where a user's files may be anything: inside a `tf.data`
-    pipeline a decoding error cannot say which file it came from.
-    """
-    examples = encoded_examples(dataset, split)
-    all_files = [name.decode() for _, _, name in examples.as_numpy_iterator()]
-    decoded = examples.map(_name_if_decodable, num_parallel_calls=tf.data.AUTOTUNE).ignore_errors()
-    good = {name.decode() for name, _ in decoded.as_numpy_iterator()}
-    bad = [name for name in all_files if name not in good]
-    if bad:
-        more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
-        raise ParameterError(f"{{dataset}} {dataset.name}: {bad[0]}{more} is not a readable image (JPEG, PNG, BMP or GIF)")
-
-
-def _name_if_decodable(image_bytes, label, name):
-    # The shape is returned too, or the unused decode would be optimised away.
-    return name, tf.shape(_decode(image_bytes))
-
-
-def _decode(image_bytes):
+def decode(image_bytes):
+    """An encoded image (JPEG, PNG, BMP or GIF) as uint8 RGB pixels at its own size."""
     # channels=3 makes grayscale, RGBA and palette images RGB. JPEGs are decoded with
     # libjpeg's accurate integer IDCT, as browsers, Android (Skia) and PIL decode them:
     # TensorFlow's default, its fast IDCT, moves pixels by up to ~15 levels.
@@ -68,7 +45,7 @@ def preprocess_for_train(image_bytes, resolution, seed, area_range=(0.08, 1.0)):
     shape = tf.cond(
         is_jpeg,
         lambda: tf.image.extract_jpeg_shape(image_bytes),
-        lambda: tf.shape(_decode(image_bytes), out_type=tf.int32),
+        lambda: tf.shape(decode(image_bytes), out_type=tf.int32),
     )
     begin, size, _ = tf.image.stateless_sample_distorted_bounding_box(
         shape,
@@ -84,7 +61,7 @@ def preprocess_for_train(image_bytes, resolution, seed, area_range=(0.08, 1.0)):
     image = tf.cond(
         is_jpeg,
         lambda: tf.image.decode_and_crop_jpeg(image_bytes, crop_window, channels=3, dct_method=JPEG_DCT_METHOD),
-        lambda: tf.slice(_decode(image_bytes), begin, size),
+        lambda: tf.slice(decode(image_bytes), begin, size),
     )
     image = tf.image.stateless_random_flip_left_right(image, seed=seed[::-1])
     return _to_pixels(image, resolution)
@@ -92,17 +69,16 @@ def preprocess_for_train(image_bytes, resolution, seed, area_range=(0.08, 1.0)):
 
 def preprocess_for_eval(image_bytes, resolution):
     """Central 87.5 % crop resized to ρ x ρ, as the paper's models were evaluated."""
-    image = tf.image.central_crop(_decode(image_bytes), EVAL_CROP_FRACTION)
+    image = tf.image.central_crop(decode(image_bytes), EVAL_CROP_FRACTION)
     return _to_pixels(image, resolution)
 
 
 def _cache_if_small(examples, dataset):
-    size = dataset.builder.info.dataset_size
-    return examples.cache() if size and int(size) < CACHE_LIMIT_BYTES else examples
+    return examples.cache() if 0 < dataset.size_bytes < CACHE_LIMIT_BYTES else examples
 
 
 def train_images(dataset, resolution, batch_size, seed=0, area_range=(0.08, 1.0), shuffle_buffer=10_000,
-                 start_batch=0, augment_image=None, mix_batch=None):
+                 start_batch=0, augment_image=None, batch_stages=()):
     """An endless, shuffled stream of augmented (uint8 pixels, one-hot label) batches, from
     batch `start_batch` on.
 
@@ -110,10 +86,11 @@ def train_images(dataset, resolution, batch_size, seed=0, area_range=(0.08, 1.0)
     example's crop and flip come from a stateless seed (seed, position in the stream). So
     batch N is always the same whatever came before it in this process, and a resumed run
     starts at its step: the batches before are skipped still encoded, before any decoding.
-    `augment_image` (of one uint8 image) and `mix_batch` (of a batch and its one-hot
-    labels) add mobilenet.data.augmentation's stages after the crop and after batching.
+    `augment_image` (of one uint8 image) runs after the crop and flip; `batch_stages`, functions
+    of a batch (images, targets, ...) returning one, after batching, in order (MixUp or CutMix,
+    a teacher's scores, per-image weights: mobilenet.training.loop chooses them).
     """
-    examples = encoded_examples(dataset, dataset.train_split, shuffle_files=True, seed=seed)
+    examples = dataset.examples(dataset.train_split, shuffle_files=True, seed=seed)
     examples = _cache_if_small(examples.map(lambda image, label, name: (image, label)), dataset)
     examples = examples.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True).repeat()
     examples = tf.data.Dataset.zip(examples, tf.data.Dataset.counter()).skip(start_batch * batch_size)
@@ -127,14 +104,14 @@ def train_images(dataset, resolution, batch_size, seed=0, area_range=(0.08, 1.0)
         num_parallel_calls=tf.data.AUTOTUNE,
     )
     batches = examples.batch(batch_size, drop_remainder=True)
-    if mix_batch:
-        batches = batches.map(mix_batch, num_parallel_calls=tf.data.AUTOTUNE)
+    for stage in batch_stages:
+        batches = batches.map(stage, num_parallel_calls=tf.data.AUTOTUNE)
     return batches.prefetch(tf.data.AUTOTUNE)
 
 
 def eval_images(dataset, resolution, batch_size, split=None, cache=True):
     """(uint8 pixels, label) batches of the eval split (or `split`), in file order."""
-    examples = encoded_examples(dataset, split or dataset.eval_split)
+    examples = dataset.examples(split or dataset.eval_split)
     examples = examples.map(
         lambda image, label, name: (preprocess_for_eval(image, resolution), label),
         num_parallel_calls=tf.data.AUTOTUNE,
@@ -146,7 +123,7 @@ def eval_images(dataset, resolution, batch_size, split=None, cache=True):
 
 def calibration_images(dataset, resolution, count, seed=0):
     """`count` training images through the eval preprocessing, for int8 calibration."""
-    examples = encoded_examples(dataset, dataset.train_split, shuffle_files=True, seed=seed)
+    examples = dataset.examples(dataset.train_split, shuffle_files=True, seed=seed)
     examples = examples.shuffle(10 * count, seed=seed).take(count)
     return examples.map(
         lambda image, label, name: preprocess_for_eval(image, resolution),

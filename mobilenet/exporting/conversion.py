@@ -74,9 +74,11 @@ def _split_softmax(model):
 def _convert(model, quantization, calibration_images=None):
     """The converter's file: int8 with float32 ends (float pixels in, float outputs out)."""
     resolution = model.input.shape[1]
-    # A batch-1 input, as on a phone: fixed shapes let the runtime plan memory once.
+    # A batch-1 input, as on a phone: fixed shapes let the runtime plan memory once. The
+    # wrapper is named after the model, or Keras numbers it per process (functional_1,
+    # functional_1_1, ...) and the file's tensor names, and so its bytes, with it.
     image = keras.Input((resolution, resolution, 3), batch_size=1, name="image")
-    converter = tf.lite.TFLiteConverter.from_keras_model(keras.Model(image, model(image)))
+    converter = tf.lite.TFLiteConverter.from_keras_model(keras.Model(image, model(image), name=model.name))
     if quantization != "float32":
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
     if quantization == "float16":

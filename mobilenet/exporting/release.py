@@ -10,7 +10,7 @@ import json
 import os
 
 from mobilenet import files, names
-from mobilenet.data import datasets, input_pipeline
+from mobilenet.data import datasets, folders, input_pipeline
 from mobilenet.exporting import conversion, defaults, model_card
 from mobilenet.measure import evaluation, latency, litert
 from mobilenet.model import costs, network
@@ -27,6 +27,7 @@ class Release:
     dataset: str  # for calibration, evaluation and class names
     data_dir: str = None
     train_split: str = ""  # empty: chosen from the dataset
+    validation_fraction: float = folders.VALIDATION_FRACTION  # a PATH/<class>/ folder's: the run's
     eval_split: str = ""
     quantization: str = defaults.QUANTIZATION
     output_type: str = None  # int8 only; None: uint8
@@ -109,6 +110,7 @@ def from_workdir(workdir, **overrides):
         dataset=config["dataset"],
         data_dir=config["data_dir"] or None,
         train_split=config["train_split"],
+        validation_fraction=config.get("validation_fraction", folders.VALIDATION_FRACTION),
         eval_split=config["eval_split"],
         seed=config["seed"],
     )
@@ -128,7 +130,8 @@ def run(release):
     trained_resolution = model.input.shape[1]
     if release.resolution is not None:
         model = network.with_resolution(model, release.resolution)
-    dataset = datasets.load_dataset(release.dataset, release.data_dir, release.train_split, release.eval_split)
+    dataset = datasets.load_dataset(release.dataset, release.data_dir, release.train_split, release.eval_split,
+                                    release.validation_fraction)
     if dataset.num_classes != model.output.shape[-1]:
         raise ParameterError(
             f"{{dataset}} {release.dataset} has {dataset.num_classes} classes but the model "

@@ -16,7 +16,7 @@ import numpy as np
 import tensorflow_datasets as tfds
 from tqdm import tqdm
 
-from mobilenet.data import class_names, datasets, input_pipeline
+from mobilenet.data import class_names, datasets, folders, input_pipeline
 from mobilenet.measure import class_metrics
 from mobilenet.model import network
 from mobilenet.errors import ParameterError
@@ -34,12 +34,16 @@ def evaluate_tflite(tflite, dataset, data_dir=None, split=None, label_offset=Non
       tflite: the file's path.
       dataset: a TFDS image-classification dataset name, or "folder:PATH".
       data_dir: where TFDS keeps prepared datasets (None: TFDS' default).
-      split: the split to evaluate; None for the dataset's evaluation split.
+      split: the split to evaluate; None for the dataset's test split, else its validation
+        split (what export evaluates).
       label_offset: model outputs before class 0; None to detect it.
       threads: interpreter threads.
       input_mean, input_std: float32 inputs only; None to read them from the metadata.
       model: a `.keras` float model to evaluate on the same images beside the file; None
         for the training run's best.keras when the file sits in its work directory.
+
+    A PATH/<class>/<image> folder is split as the training run beside the file split it
+    (its config's validation_fraction), else with the default share.
 
     Returns:
       An `Evaluation` (`.tflite.top1`, `.tflite.per_class`, `.keras`, `.to_json()` ...).
@@ -49,7 +53,10 @@ def evaluate_tflite(tflite, dataset, data_dir=None, split=None, label_offset=Non
     keras_model = None
     if model_path:
         keras_model = network.with_resolution(network.load_model(model_path, "model"), classifier.resolution)
-    return evaluate(classifier, datasets.load_dataset(dataset, data_dir), split, label_offset, keras_model)
+    run_config = RunDirectory(os.path.dirname(os.path.abspath(tflite))).read_config() or {}
+    fraction = run_config.get("validation_fraction", folders.VALIDATION_FRACTION)
+    return evaluate(classifier, datasets.load_dataset(dataset, data_dir, validation_fraction=fraction), split,
+                    label_offset, keras_model)
 
 
 def trained_model_beside(tflite):
@@ -201,12 +208,12 @@ def evaluate(classifier, dataset, split=None, label_offset=None, keras_model=Non
     Returns an `Evaluation`, with the file's `mistakes` most confident wrong answers.
     """
     to_output = label_mapping(classifier.num_outputs, dataset.class_names, label_offset, classifier.labels)
-    split = split or dataset.eval_split
+    split = split or dataset.test_split
     try:
         dataset.num_examples(split)
     except (KeyError, ValueError, AssertionError):
         raise ParameterError(
-            f"{{split}} {split!r} is not a split of {dataset.name} (it has {', '.join(dataset.builder.info.splits)})"
+            f"{{split}} {split!r} is not a split of {dataset.name} (it has {', '.join(dataset.splits)})"
         ) from None
     class_names = list(dataset.class_names)
     to_class = np.full(classifier.num_outputs, len(class_names))
@@ -216,8 +223,9 @@ def evaluate(classifier, dataset, split=None, label_offset=None, keras_model=Non
     tallies = {"tflite": _Tally(to_class)} | ({"keras": _Tally(to_class)} if keras_model is not None else {})
     true, agreeing, confident_mistakes = [], 0, []
     images = input_pipeline.eval_images(dataset, classifier.resolution, batch_size, split=split, cache=False)
+    # No bar where the output is no terminal (a log file, CI): tqdm's disable=None.
     for pixels, labels in tqdm(images, total=-(-dataset.num_examples(split) // batch_size), desc=f"evaluating {split}",
-                               unit="batch"):
+                               unit="batch", disable=None):
         labels, pixels = labels.numpy(), pixels.numpy()
         targets = to_output[labels]
         true.append(labels)

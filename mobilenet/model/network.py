@@ -244,9 +244,10 @@ def with_resolution(model, resolution):
     return resized
 
 
-def load_model(path, parameter="model"):
-    """A `.keras` MobileNet V1 saved by this project, loaded in Keras' safe mode (no code
-    from the file runs); ParameterError, naming `parameter` (where the caller got `path`
+def load_model(path, parameter="model", architecture="mobilenet_v1"):
+    """A `.keras` image classifier loaded in Keras' safe mode (no code from the file runs):
+    a MobileNet V1 saved by this project, or with `architecture` None any model taking
+    (batch, H, W, 3) images. ParameterError, naming `parameter` (where the caller got `path`
     from), for anything else."""
     name = "{" + parameter + "}"
     if not os.path.isfile(path):
@@ -257,7 +258,8 @@ def load_model(path, parameter="model"):
         model = keras.saving.load_model(path, safe_mode=True, compile=False)
     except Exception as error:
         raise ParameterError(f"{name} {path} is not a Keras model of this project: {one_line(error)}") from None
-    if not model.name.startswith("mobilenet_v1") or len(model.input.shape) != 4:
+    if len(model.input.shape) != 4 or model.input.shape[-1] != 3:
+        raise ParameterError(f"{name} {path} is a Keras model ({model.name!r}) but does not take RGB images")
+    if architecture and not model.name.startswith(architecture):
         raise ParameterError(f"{name} {path} is a Keras model ({model.name!r}) but not a MobileNet V1 made by train.py")
     return model
-

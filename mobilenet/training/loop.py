@@ -12,6 +12,7 @@ import contextlib
 import dataclasses
 import os
 import shutil
+import sys
 import tempfile
 
 import keras
@@ -22,7 +23,7 @@ from mobilenet.data import augmentation, datasets, input_pipeline
 from mobilenet.errors import ParameterError, StorageError, TrainingDiverged, one_line
 from mobilenet.measure import class_metrics
 from mobilenet.model import network, transfer
-from mobilenet.training import distribution, weight_averaging
+from mobilenet.training import batch_norm, distillation, distribution, weight_averaging
 from mobilenet.training.recorder import EpochRecorder, stop_on_signals
 from mobilenet.training.run_directory import Position, RunDirectory
 
@@ -89,7 +90,9 @@ def _precision_policy(name):
 
 def _train(config, run, user_callbacks):
     strategy = distribution.make_strategy(config.strategy)
-    dataset = _load_dataset(config)
+    dataset = datasets.load_dataset(config.dataset, config.data_dir or None, config.train_split, config.eval_split,
+                                    config.validation_fraction)
+    teacher = distillation.load_teacher(config.teacher, dataset.class_names) if config.teacher else None
     # Only the chief writes into the work directory (and holds its lock); other workers
     # write to a throwaway one (TF's multi-worker guide), but all resume from the work
     # directory, which must then be on storage every worker reads (NFS, GCS).
@@ -111,6 +114,11 @@ def _train(config, run, user_callbacks):
             elif weight_averaging.uses_ema(model) != config.ema:
                 raise ParameterError(f"{{config.ema}} is {config.ema}, but this run's checkpoints were trained with "
                                      f"ema {weight_averaging.uses_ema(model)}: keep it, or start over in another {{workdir}}")
+        print(_splits_line(dataset, run), flush=True)
+        if dataset.folder and dataset.folder.skipped:
+            skipped = dataset.folder.skipped
+            print(f"{dataset.name}: left out {len(skipped)} file(s) that are not readable images (JPEG, PNG, BMP or "
+                  f"GIF), e.g. {skipped[0]}", flush=True)
         if position.epoch or position.step:
             print(f"Resuming {run.path} after {position} of {config.epochs}.")
         history = [row for row in run.read_history() if row["epoch"] <= position.epoch]
@@ -123,11 +131,11 @@ def _train(config, run, user_callbacks):
         # with batch-norm statistics measured on training crops (no other augmentation).
         averaged = weight_averaging.AveragedWeights(model, lambda: training_stream(config, dataset))
         recorder = EpochRecorder(output, history, steps_per_epoch, averaged, config.checkpoint_every_steps,
-                                 config.checkpoint_every_minutes)
+                                 config.checkpoint_every_minutes, epoch_lines=config.epochs if not _on_a_terminal() else 0)
         callbacks = [recorder, keras.callbacks.TensorBoard(output.file("tensorboard"), write_graph=False), averaged,
                      *user_callbacks]
         with stop_on_signals(recorder):
-            _fit_phases(model, config, strategy, dataset, steps_per_epoch, position, callbacks)
+            _fit_phases(model, config, strategy, dataset, teacher, steps_per_epoch, position, callbacks)
         with averaged.swapped_in():
             output.save_model(model, names.FINAL_MODEL)
     if not chief:
@@ -135,12 +143,26 @@ def _train(config, run, user_callbacks):
     return TrainingRun(run.path, recorder.history)
 
 
-def _load_dataset(config):
-    dataset = datasets.load_dataset(config.dataset, config.data_dir or None, config.train_split, config.eval_split)
-    if dataset.name.startswith(datasets.FOLDER_PREFIX):
-        for split in (dataset.train_split, dataset.eval_split):
-            input_pipeline.check_images(dataset, split)
-    return dataset
+def _splits_line(dataset, run):
+    """What the run learns from and is checked on: its classes and the images of each split."""
+    def count(role, split, what=""):
+        named = "" if split == role else f" ({split}{what})"
+        return f"{role} {dataset.num_examples(split):,}{named}"
+
+    counts = [count("train", dataset.train_split), count("validation", dataset.eval_split)]
+    if dataset.test_split != dataset.eval_split:
+        counts.append(count("test", dataset.test_split, ", what export evaluates"))
+    line = f"{dataset.name}: {dataset.num_classes} classes; images: " + ", ".join(counts)
+    if dataset.folder and dataset.folder.layout == "classes":
+        line += (f"; about {dataset.folder.validation_fraction:.0%} of each class held out for validation by a hash of "
+                 f"each file's path, listed in {run.file(names.SPLIT_CSV)}")
+    return line
+
+
+def _on_a_terminal():
+    """Whether what training prints goes to a terminal: Keras' progress bars there; elsewhere
+    (a log file, CI, a notebook) one line per epoch, without the bars' control characters."""
+    return sys.stdout.isatty()
 
 
 def _new_model(config, num_classes):
@@ -163,9 +185,11 @@ def build_model(config, num_classes):
     )
 
 
-def _fit_phases(model, config, strategy, dataset, steps_per_epoch, position, callbacks):
+def _fit_phases(model, config, strategy, dataset, teacher, steps_per_epoch, position, callbacks):
     """Fits from `position` to config.epochs. With transfer learning, the new head first
-    trains alone on a frozen backbone (config.frozen_epochs), then every layer.
+    trains alone on a frozen backbone (config.frozen_epochs), then every layer; with
+    config.adapt_batch_norm, a new run first measures the backbone's batch-norm statistics
+    on this data (mobilenet.training.batch_norm).
 
     The training stream is one endless sequence of batches, the same for a given seed
     (input_pipeline.train_images): a fit that starts at global step G takes it from
@@ -173,14 +197,13 @@ def _fit_phases(model, config, strategy, dataset, steps_per_epoch, position, cal
     one would have. A resumed epoch is first finished alone (its remaining steps), then
     the whole epochs follow.
     """
-    augment_image, mix_batch = augmentation.image_augmentation(config), augmentation.batch_mixing(config)
+    augment_image, batch_stages = augmentation.image_augmentation(config), _batch_stages(config, dataset, teacher)
     train_from = lambda step: training_stream(
-        config, dataset, start_batch=step, augment_image=augment_image, mix_batch=mix_batch)
+        config, dataset, start_batch=step, augment_image=augment_image, batch_stages=batch_stages)
     one_hot = lambda images, labels: (images, tf.one_hot(labels, dataset.num_classes))
     eval_data = input_pipeline.eval_images(dataset, config.resolution, config.eval_batch_size).map(one_hot)
-    class_weight = None
-    if config.class_weight == "balanced":
-        class_weight = class_metrics.balanced_weights(datasets.class_counts(dataset, dataset.train_split))
+    if config.adapt_batch_norm and position == Position(0):
+        batch_norm.adapt(model, training_stream(config, dataset))
     recorder = callbacks[0]
     frozen_end = min(config.frozen_epochs, config.epochs)
     for phase_start, phase_end, frozen in [(0, frozen_end, True), (frozen_end, config.epochs, False)]:
@@ -203,8 +226,8 @@ def _fit_phases(model, config, strategy, dataset, steps_per_epoch, position, cal
                     steps_per_epoch=steps_per_epoch - skipped_steps,
                     validation_data=eval_data,
                     callbacks=callbacks,
-                    class_weight=class_weight,
                     shuffle=False,  # the pipeline shuffles
+                    verbose=1 if _on_a_terminal() else 0,
                 )
             if recorder.diverged:
                 raise TrainingDiverged(
@@ -225,9 +248,24 @@ def _progress_line_ended_on_error():
         raise
 
 
+def _batch_stages(config, dataset, teacher):
+    """What each training batch goes through after batching, in order: MixUp or CutMix, the
+    teacher's scores after the labels, and the class weights as per-image weights (from the
+    labels alone, as Keras' class_weight reads them)."""
+    stages = [augmentation.batch_mixing(config)]
+    if teacher is not None:
+        stages.append(distillation.teacher_targets(teacher))
+    if config.class_weight == "balanced":
+        weights = class_metrics.balanced_weights(datasets.class_counts(dataset, dataset.train_split))
+        by_class = tf.constant([weights.get(label, 0.0) for label in range(dataset.num_classes)], tf.float32)
+        stages.append(lambda images, targets: (
+            images, targets, tf.gather(by_class, tf.argmax(targets[..., :dataset.num_classes], axis=-1))))
+    return [stage for stage in stages if stage]
+
+
 def training_stream(config, dataset, **stages):
     """input_pipeline.train_images as `config` sets it (its seed, batch and crops); `stages`:
-    start_batch, augment_image, mix_batch."""
+    start_batch, augment_image, batch_stages."""
     return input_pipeline.train_images(dataset, config.resolution, config.batch_size, config.seed,
                                        (config.crop_area_min, 1.0), **stages)
 
@@ -235,12 +273,11 @@ def training_stream(config, dataset, **stages):
 def compile_model(model, config, learning_rate, total_steps, steps_per_epoch):
     model.compile(
         optimizer=_optimizer(config, learning_rate, total_steps, steps_per_epoch),
-        # Labels are one-hot, or soft after MixUp and CutMix (mobilenet.data.augmentation).
-        loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
-        metrics=[
-            keras.metrics.CategoricalAccuracy(name="top1"),
-            keras.metrics.TopKCategoricalAccuracy(5, name="top5"),
-        ],
+        # Labels are one-hot, or soft after MixUp and CutMix (mobilenet.data.augmentation),
+        # followed by a teacher's scores when there is one (mobilenet.training.distillation).
+        loss=distillation.ClassificationLoss(config.label_smoothing, config.distillation_weight,
+                                             config.distillation_temperature),
+        metrics=[distillation.TopKAccuracy(1, name="top1"), distillation.TopKAccuracy(5, name="top5")],
     )
 
 

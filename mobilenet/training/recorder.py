@@ -43,10 +43,13 @@ class EpochRecorder(keras.callbacks.Callback):
     while writing redoes the epoch, and rows of epochs after the checkpoint are dropped.
     It stops training when the loss becomes NaN or infinite, and, after `stop(signal)`,
     at the end of the step in progress with a checkpoint there (TrainingInterrupted).
+    With `epoch_lines` (the run's epochs), it prints one line per epoch, for output that does
+    not go to a terminal and so has no Keras progress bar.
     """
 
-    def __init__(self, run, history, steps_per_epoch, averaged, every_steps=0, every_minutes=0.0):
+    def __init__(self, run, history, steps_per_epoch, averaged, every_steps=0, every_minutes=0.0, epoch_lines=0):
         super().__init__()
+        self.epoch_lines = epoch_lines
         self.run = run
         self.averaged = averaged  # a weight_averaging.AveragedWeights: best.keras holds what was validated
         self.history = history
@@ -100,6 +103,10 @@ class EpochRecorder(keras.callbacks.Callback):
                 self.run.save_model(self.model, names.BEST_MODEL)
         self.position, self._first_step = Position(epoch + 1), 0
         self._save_checkpoint()
+        if self.epoch_lines:
+            print(f"Epoch {epoch + 1}/{self.epoch_lines}: loss {row.get('loss', float('nan')):.4f}, top-1 "
+                  f"{row.get('top1', float('nan')):.4f}, validation top-1 {row.get('val_top1', float('nan')):.4f} "
+                  f"(best {max(best, row.get('val_top1', -1)):.4f}), {row['seconds']:.0f} s", flush=True)
         self._stop_if_asked()
 
     def _stop_if_asked(self):

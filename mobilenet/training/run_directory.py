@@ -2,6 +2,7 @@
 
   config.json      the resolved config (a rerun must match it to resume)
   labels.txt       class names, one a line, in label order
+  split.csv        a folder dataset's images: path (in the folder), class, split
   history.csv      one row per finished epoch
   checkpoints/     the last two checkpoints, model, optimizer and random state: after a finished epoch
                    (epoch_EEEE.keras) or within one (epoch_EEEE_step_SSSSSS.keras: E
@@ -30,13 +31,16 @@ import zipfile
 import keras
 
 from mobilenet import files, names
+from mobilenet.data import folders
 from mobilenet.errors import ParameterError, one_line
 
 CHECKPOINT_PATTERN = re.compile(r"^epoch_(\d{4})(?:_step_(\d{6}))?\.keras$")
 KEPT_CHECKPOINTS = 2
 RANDOM_STATE = "random_state.json"  # in a checkpoint's zip, beside what Keras writes
-# A rerun must agree with the run it resumes on these config fields.
-RUN_IDENTITY = ("alpha", "resolution", "variant", "dataset", "train_split", "eval_split", "init_from")
+# A rerun must agree with the run it resumes on these config fields (with their value in a
+# run's config.json from before the field existed).
+RUN_IDENTITY = {"alpha": None, "resolution": None, "variant": None, "dataset": None, "train_split": None,
+                "eval_split": None, "init_from": None, "validation_fraction": folders.VALIDATION_FRACTION, "teacher": ""}
 
 
 @dataclasses.dataclass(frozen=True, order=True)
@@ -113,8 +117,8 @@ class RunDirectory:
         if previous is None:
             return
         resolved = resolved_config(config, dataset)
-        changed = [f"{key} {previous.get(key)!r} -> {resolved[key]!r}" for key in RUN_IDENTITY
-                   if previous.get(key) != resolved[key]]
+        changed = [f"{key} {previous.get(key, before)!r} -> {resolved[key]!r}" for key, before in RUN_IDENTITY.items()
+                   if previous.get(key, before) != resolved[key]]
         if changed:
             raise ParameterError(
                 f"{{workdir}} {self.path} holds another run ({', '.join(changed)}): choose another "
@@ -135,11 +139,18 @@ class RunDirectory:
             return json.load(file)
 
     def write_run_files(self, config, dataset):
-        """config.json and labels.txt: written only once a run has all it needs, so that a
-        run that fails to start leaves nothing behind to claim the directory."""
+        """config.json, labels.txt and, for a folder dataset, split.csv: written only once a
+        run has all it needs, so that a run that fails to start leaves nothing behind to claim
+        the directory."""
         text = json.dumps(resolved_config(config, dataset), indent=2, sort_keys=True) + "\n"
         files.write_atomically(self.file("config.json"), text)
         files.write_labels(self.path, dataset.class_names)
+        if dataset.folder:
+            table = io.StringIO()
+            writer = csv.writer(table)
+            writer.writerow(("path", "class", "split"))
+            writer.writerows(dataset.folder.rows())
+            files.write_atomically(self.file(names.SPLIT_CSV), table.getvalue())
 
     def saved_checkpoints(self):
         """[(Position, path)] of the checkpoints, oldest first."""

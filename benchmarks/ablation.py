@@ -1,4 +1,4 @@
-"""The training recipe, one knob at a time: what each of mobilenet.augmentation's knobs
+"""The training recipe, one knob at a time: what each of mobilenet.data.augmentation's knobs
 and the EMA of the weights is worth, on a setting where a run takes minutes on a CPU.
 
 α 0.25, ρ 128 from scratch on Imagenette for EPOCHS epochs, the default config's schedule.
@@ -110,7 +110,7 @@ def run():
         if knobs.get("ema"):
             lines += ["", f"{name}, seed {SEEDS[0]}: the same averaged weights with the batch-norm statistics that "
                       f"training left (those of the trained weights, which Keras' `SwapEMAWeights` keeps) score "
-                      f"{top1_with_trained_statistics(workdir_for(knobs, SEEDS[0])):.4f}; mobilenet.weight_averaging "
+                      f"{top1_with_trained_statistics(workdir_for(knobs, SEEDS[0])):.4f}; mobilenet.training.weight_averaging "
                       "measures the averaged network's own."]
             if results[name][SEEDS[0]].train_top1 == results[BASELINE][SEEDS[0]].train_top1:
                 lines[-1] += (" Its training top-1 equals the first row's: averaging leaves training as it was, so "

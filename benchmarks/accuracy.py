@@ -26,7 +26,7 @@ from matplotlib import ticker
 from benchmarks import common
 from mobilenet import names
 from mobilenet.configs import default, finetune
-from mobilenet.data import input_pipeline
+from mobilenet.data import datasets
 from mobilenet.training import loop as training
 
 SHARED_WEIGHTS = os.path.join("..", "shared", "models", "keras_applications", "mobilenet_2_5_224_tf_no_top.h5")
@@ -65,7 +65,7 @@ def runs():
     tuned = finetune.get_config()
     tuned.update(data_dir=common.DATA_DIR, resolution=160, init_from=SHARED_WEIGHTS)
     folder = finetune.get_config()
-    folder.update(dataset=f"{input_pipeline.FOLDER_PREFIX}{small_folder()}", resolution=160, init_from=SHARED_WEIGHTS)
+    folder.update(dataset=f"{datasets.FOLDER_PREFIX}{small_folder()}", resolution=160, init_from=SHARED_WEIGHTS)
     return {
         "α 0.5, ρ 160 from scratch (configs/default.py)": (scratch, names.default_workdir(scratch.alpha, scratch.resolution), 0.88),
         "α 0.25, ρ 160 fine-tuned from Keras ImageNet weights (configs/finetune.py)": (

@@ -2,7 +2,7 @@
 
 import os
 
-from mobilenet.data import input_pipeline
+from mobilenet.data import datasets
 from mobilenet.machine import describe as machine  # noqa: F401  (each section's stamp)
 
 DATA_DIR = os.environ.get("TFDS_DATA_DIR", os.path.join("..", "shared", "tensorflow_datasets"))
@@ -11,4 +11,4 @@ DOCS = "docs"
 
 
 def imagenette():
-    return input_pipeline.load_dataset(DATASET, DATA_DIR)
+    return datasets.load_dataset(DATASET, DATA_DIR)

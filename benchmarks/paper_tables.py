@@ -146,7 +146,9 @@ def run(sweep_directory):
         f"split) after {schedule} of the sweep's recipe (configs/sweep.py), and the int8 latency at batch 1 on "
         f"this machine ({common.machine()}). The ranking is the point, not the values. \"Trained here\" is the "
         "model of the sweep with the row's α (Table 6) or ρ (Table 7); the sweep may hold the other axis at "
-        "another value than the paper (its paper grid holds ρ 128 and α 0.5, so that it trains on 2 CPU cores).",
+        "another value than the paper (its paper grid holds ρ 128 and α 0.5, so that it trains on 2 CPU cores, "
+        "and takes ρ only up to the data's own resolution, which the sweep's table gives: a side of Table 7 above "
+        "it is not trained).",
         "",
     ]
     lines += tables

@@ -103,10 +103,11 @@ def block_latency(rows, path, title):
 MARKERS = "osD^vP*X"
 
 
-def accuracy_trade_off(rows, accuracy, x_key, x_label, front, path, latency_budget_ms=None):
+def accuracy_trade_off(rows, accuracy, x_key, x_label, front, path, latency_budget_ms=None, earlier=None):
     """A sweep's `accuracy` against `x_key` on a log axis in plain numbers: one colour per α,
-    one marker per ρ, each point labelled, hollow where not converged, the Pareto front
-    `front` (rows) and the budget drawn."""
+    one marker per ρ, each point labelled (↑ where its images are upsampled), the Pareto front
+    `front` (rows) and the budget drawn; `earlier`, the same models' rows at a shorter budget,
+    hollow, each joined to its point."""
     figure = Figure(figsize=(8, 5.5))
     axes = figure.subplots()
     alphas = sorted({row["alpha"] for row in rows})
@@ -118,16 +119,24 @@ def accuracy_trade_off(rows, accuracy, x_key, x_label, front, path, latency_budg
         axes.plot([row[x_key] for row in points], [100 * row[accuracy] for row in points], ":", color=color,
                   label=f"α {alpha:g}")
         for index, row in enumerate(points):
-            hollow = row.get("converged") is False
-            axes.plot(row[x_key], 100 * row[accuracy], markers[row["resolution"]], color=color, markersize=7,
-                      markerfacecolor="white" if hollow else color)
+            axes.plot(row[x_key], 100 * row[accuracy], markers[row["resolution"]], color=color, markersize=7)
             # Where its α's line rises to the right, a label there goes below the point.
             above = index + 1 == len(points) or points[index + 1][accuracy] < row[accuracy]
-            labels.append((row[x_key], 100 * row[accuracy], f"{row['alpha']:g}-{row['resolution']}", above))
+            labels.append((row[x_key], 100 * row[accuracy],
+                           f"{row['alpha']:g}-{row['resolution']}{'↑' if row.get('upsampled') else ''}", above))
+        for before in (row for row in earlier or [] if row["alpha"] == alpha):
+            after = next(row for row in points if row["resolution"] == before["resolution"])
+            axes.plot([before[x_key], after[x_key]], [100 * before[accuracy], 100 * after[accuracy]], "-", color=color,
+                      linewidth=0.8, alpha=0.5)
+            axes.plot(before[x_key], 100 * before[accuracy], markers[before["resolution"]], color=color, markersize=7,
+                      markerfacecolor="white")
     for resolution, marker in markers.items():
         axes.plot([], [], marker, color="gray", label=f"ρ {resolution}")
-    if any(row.get("converged") is False for row in rows):
-        axes.plot([], [], "o", color="gray", markerfacecolor="white", label="not converged")
+    if earlier:
+        axes.plot([], [], "o", color="gray", markerfacecolor="white",
+                  label=f"at {earlier[0]['epochs']} epochs (filled: {rows[0]['epochs']})")
+    if any(row.get("upsampled") for row in rows):
+        axes.plot([], [], " ", label="↑ upsampled images")
     axes.step([row[x_key] for row in front], [100 * row[accuracy] for row in front], "r-", where="post", alpha=0.5,
               label="Pareto front")
     if latency_budget_ms is not None:

@@ -54,3 +54,8 @@ def picture_path(path, kind):
 
 def labels_path(tflite):
     return os.path.join(os.path.dirname(os.path.abspath(tflite)), LABELS)
+
+
+def sweep_budget(out, epochs):
+    """A doubled sweep's directory for the models trained `epochs` epochs, inside its --out."""
+    return os.path.join(out, f"epochs_{epochs}")

@@ -13,23 +13,22 @@ import pytest
 
 from mobilenet.__main__ import COMMANDS
 
-from conftest import REPO, run_script, write_image_folder
+from conftest import REPO, run_script
 
 OFFICIAL = "models/mobilenet_v1_official"
 
 
-def readme_python_api_block():
+def readme_python_block():
     readme = (REPO / "README.md").read_text()
-    section = readme.split("\n## Python API\n", 1)[1]
-    return re.search(r"```python\n(.*?)```", section, re.DOTALL).group(1)
+    (block,) = re.findall(r"```python\n(.*?)```", readme, re.DOTALL)
+    return block
 
 
 @pytest.mark.slow  # end to end
-def test_readme_python_api_block_runs_as_written(tmp_path, monkeypatch, capsys):
-    """The block, as a notebook user would paste it, on the folder dataset it names."""
-    write_image_folder(tmp_path / "data" / "shapes")
+def test_readme_python_block_runs_as_pasted(tmp_path, monkeypatch, capsys):
+    """The block, as a notebook user would paste it, in an empty directory: it makes its own folder."""
     monkeypatch.chdir(tmp_path)
-    exec(compile(readme_python_api_block(), "README.md", "exec"), {})
+    exec(compile(readme_python_block(), "README.md", "exec"), {})
     printed = capsys.readouterr().out
     assert "best validation top-1" in printed
     assert "quantization must be one of int8, float16, dynamic, float32, got 'int4'" in printed
@@ -114,3 +113,16 @@ def test_the_library_names_parameters_not_flags():
             if isinstance(node, ast.Raise):
                 for text in (n.value for n in ast.walk(node) if isinstance(n, ast.Constant)):
                     assert not (isinstance(text, str) and re.search(r"--[a-z]", text)), (path, text)
+
+
+def test_the_readme_report_is_the_one_docs_benchmarks_measured():
+    """The README's sample report and docs/BENCHMARKS.md's default-model row give the same figures."""
+    readme = (REPO / "README.md").read_text()
+    report = re.search(r"```\n(mobilenet_v1_\S+_int8\.tflite): int8, ([\d.]+) MB.*?TFLite top-1 ([\d.]+) top-5 ([\d.]+); "
+                       r"Keras top-1 ([\d.]+)", readme, re.DOTALL)
+    assert report, "no make tflite report in the README"
+    name, size, top1, top5, keras_top1 = report.groups()
+    benchmarks = (REPO / "docs" / "BENCHMARKS.md").read_text()
+    row = re.search(rf"^\| {re.escape(name)} \| ([\d.]+) MB \| ([\d.]+) \| ([\d.]+) \| ([\d.]+) \|", benchmarks, re.MULTILINE)
+    assert row, f"no row for {name} in docs/BENCHMARKS.md"
+    assert row.groups() == (size, keras_top1, top1, top5)

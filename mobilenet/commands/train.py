@@ -5,8 +5,9 @@
   python train.py --alpha 0.25 --init_from imagenet --config.frozen_epochs=2
 
 The config file's fields can all be set as --config.FIELD=VALUE; the flags below are
-shortcuts for the common ones. Rerunning a command resumes it from its last finished
-epoch. Outputs go to --workdir (default runs/mobilenet_v1_<alpha>_<resolution>).
+shortcuts for the common ones. Rerunning a command resumes it from its last checkpoint
+(after a finished epoch, or within one when SIGTERM or Ctrl-C stopped it). Outputs go to
+--workdir (default runs/mobilenet_v1_<alpha>_<resolution>).
 """
 
 import os
@@ -20,7 +21,8 @@ DEFAULT_CONFIG = os.path.join(os.path.dirname(os.path.dirname(__file__)), "confi
 SHORTCUTS = {
     "alpha": (flags.DEFINE_float, "Width multiplier α (0 < α; the paper uses 0.25-1.0)."),
     "resolution": (flags.DEFINE_integer, "Input side ρ in pixels (>= 32; the paper uses 128-224)."),
-    "dataset": (flags.DEFINE_string, "TFDS dataset name, or folder:PATH with PATH/<split>/<class>/images."),
+    "dataset": (flags.DEFINE_string, "TFDS dataset name, or folder:PATH with PATH/<class>/<image> (split here) "
+                "or PATH/<split>/<class>/<image>."),
     "data_dir": (flags.DEFINE_string, "TFDS data directory (default TFDS_DATA_DIR, else ~/tensorflow_datasets)."),
     "train_split": (flags.DEFINE_string, "TFDS split expression for training (default: chosen from the dataset)."),
     "eval_split": (flags.DEFINE_string, "TFDS split expression for evaluation (default: chosen from the dataset)."),

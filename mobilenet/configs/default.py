@@ -79,9 +79,10 @@ def get_config():
 
     # Knowledge distillation (mobilenet.training.distillation): a .keras classifier of the
     # same classes whose scores the student also learns, weighted by distillation_weight, at
-    # distillation_temperature; "" for none.
+    # distillation_temperature; "" for none. The weight and temperature are the best of those
+    # tried on an α 0.25 student (docs/BENCHMARKS.md, "Knowledge distillation").
     config.teacher = ""
-    config.distillation_weight = 0.5
+    config.distillation_weight = 0.9
     config.distillation_temperature = 2.0
 
     # Checkpoints within an epoch (each finished epoch has one): every N steps, or every M

@@ -60,7 +60,9 @@ class Dataset:
         return self.builder.info.splits[split].num_examples
 
     def examples(self, split, shuffle_files=False, seed=None):
-        """(encoded image bytes, label, file name) triples of `split`, not yet decoded."""
+        """(encoded image bytes, label, file name) triples of `split`, not yet decoded; with
+        `shuffle_files`, TFDS' record files in an order drawn with `seed` (a folder's files keep
+        theirs: the training pipeline's shuffle buffer mixes them)."""
         if self.folder:
             pairs = self._folder_files(split)
             paths = [os.path.join(self.folder.root, path) for path, _ in pairs]

@@ -6,6 +6,7 @@ normalises inside, so Keras training, Keras evaluation and the `.tflite` all see
 same pixels a phone's camera pipeline would give.
 """
 
+import numpy as np
 import tensorflow as tf
 
 EVAL_CROP_FRACTION = 0.875  # the Inception/MobileNet evaluation crop
@@ -39,14 +40,28 @@ def _to_pixels(image, resolution):
     return tf.ensure_shape(to_uint8(image), (resolution, resolution, 3))
 
 
-def preprocess_for_train(image_bytes, resolution, seed, area_range=(0.08, 1.0)):
-    """Inception-style random crop and flip, decoding only the crop of a JPEG."""
-    is_jpeg = tf.io.is_jpeg(image_bytes)
-    shape = tf.cond(
-        is_jpeg,
+def image_shape(image_bytes):
+    """(height, width, channels) of an encoded image, read from a JPEG's header without decoding it."""
+    return tf.cond(
+        tf.io.is_jpeg(image_bytes),
         lambda: tf.image.extract_jpeg_shape(image_bytes),
         lambda: tf.shape(decode(image_bytes), out_type=tf.int32),
     )
+
+
+def native_resolution(dataset, count=200, seed=0):
+    """The median short side, in pixels, of `count` training images drawn with `seed`: the
+    resolution the data really has (an input side above it only upsamples the images)."""
+    examples = dataset.examples(dataset.train_split, shuffle_files=True, seed=seed).shuffle(10 * count, seed=seed)
+    sides = examples.take(count).map(lambda image, label, name: tf.reduce_min(image_shape(image)[:2]),
+                                     num_parallel_calls=tf.data.AUTOTUNE)
+    return int(np.median(list(sides.as_numpy_iterator())))
+
+
+def preprocess_for_train(image_bytes, resolution, seed, area_range=(0.08, 1.0)):
+    """Inception-style random crop and flip, decoding only the crop of a JPEG."""
+    is_jpeg = tf.io.is_jpeg(image_bytes)
+    shape = image_shape(image_bytes)
     begin, size, _ = tf.image.stateless_sample_distorted_bounding_box(
         shape,
         bounding_boxes=tf.constant([0.0, 0.0, 1.0, 1.0], shape=(1, 1, 4)),

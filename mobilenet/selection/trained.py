@@ -10,7 +10,6 @@ import os
 from mobilenet import names
 from mobilenet.exporting import release
 from mobilenet.measure import latency
-from mobilenet.selection import analysis
 from mobilenet.training import loop
 
 
@@ -18,8 +17,9 @@ def workdir(out, alpha, resolution):
     return os.path.join(out, "runs", names.model_name(alpha, resolution))
 
 
-def measure_one(config, alpha, resolution, out, threads):
-    """(the model's row, its int8 file's bytes): trained (or resumed), exported, evaluated and timed alone."""
+def measure_one(config, alpha, resolution, out, threads, native_resolution):
+    """(the model's row, its int8 file's bytes): trained (or resumed), exported, evaluated and
+    timed alone; `native_resolution` marks a ρ above it as upsampled."""
     directory = workdir(out, alpha, resolution)
     model_config = config.copy_and_resolve_references()
     model_config.alpha, model_config.resolution = alpha, resolution
@@ -37,7 +37,6 @@ def measure_one(config, alpha, resolution, out, threads):
     with open(os.path.join(directory, report["tflite"]), "rb") as file:
         content = file.read()
     timing = latency.compare_in_fresh_process({"": content}, (threads,))[""][threads]
-    gain, converged = analysis.convergence([row["val_top1"] for row in run.history])
     row = {
         "alpha": alpha,
         "resolution": resolution,
@@ -49,7 +48,6 @@ def measure_one(config, alpha, resolution, out, threads):
         "latency_median_ms": timing["median_ms"],
         "latency_p90_ms": timing["p90_ms"],
         "epochs": len(run.history),
-        "last_gain": gain,
-        "converged": converged,
+        "upsampled": resolution > native_resolution,
     }
     return row, content

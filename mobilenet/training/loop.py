@@ -114,11 +114,7 @@ def _train(config, run, user_callbacks):
             elif weight_averaging.uses_ema(model) != config.ema:
                 raise ParameterError(f"{{config.ema}} is {config.ema}, but this run's checkpoints were trained with "
                                      f"ema {weight_averaging.uses_ema(model)}: keep it, or start over in another {{workdir}}")
-        print(_splits_line(dataset, run), flush=True)
-        if dataset.folder and dataset.folder.skipped:
-            skipped = dataset.folder.skipped
-            print(f"{dataset.name}: left out {len(skipped)} file(s) that are not readable images (JPEG, PNG, BMP or "
-                  f"GIF), e.g. {skipped[0]}", flush=True)
+        print("\n".join(_data_lines(dataset, run)), flush=True)
         if position.epoch or position.step:
             print(f"Resuming {run.path} after {position} of {config.epochs}.")
         history = [row for row in run.read_history() if row["epoch"] <= position.epoch]
@@ -143,8 +139,9 @@ def _train(config, run, user_callbacks):
     return TrainingRun(run.path, recorder.history)
 
 
-def _splits_line(dataset, run):
-    """What the run learns from and is checked on: its classes and the images of each split."""
+def _data_lines(dataset, run):
+    """What the run learns from and is checked on: its classes and the images of each split,
+    and the files of a folder that are not images."""
     def count(role, split, what=""):
         named = "" if split == role else f" ({split}{what})"
         return f"{role} {dataset.num_examples(split):,}{named}"
@@ -152,11 +149,15 @@ def _splits_line(dataset, run):
     counts = [count("train", dataset.train_split), count("validation", dataset.eval_split)]
     if dataset.test_split != dataset.eval_split:
         counts.append(count("test", dataset.test_split, ", what export evaluates"))
-    line = f"{dataset.name}: {dataset.num_classes} classes; images: " + ", ".join(counts)
+    lines = [f"{dataset.name}: {dataset.num_classes} classes; images: " + ", ".join(counts)]
     if dataset.folder and dataset.folder.layout == "classes":
-        line += (f"; about {dataset.folder.validation_fraction:.0%} of each class held out for validation by a hash of "
-                 f"each file's path, listed in {run.file(names.SPLIT_CSV)}")
-    return line
+        lines[0] += (f"; about {dataset.folder.validation_fraction:.0%} of each class held out for validation by a "
+                     f"hash of each file's path, listed in {run.file(names.SPLIT_CSV)}")
+    if dataset.folder and dataset.folder.skipped:
+        skipped = dataset.folder.skipped
+        lines.append(f"{dataset.name}: left out {len(skipped)} file(s) that are not readable images (JPEG, PNG, BMP "
+                     f"or GIF), e.g. {skipped[0]}")
+    return lines
 
 
 def _on_a_terminal():

@@ -2,11 +2,10 @@
 
 The teacher is the accuracy section's fine-tuned α 0.25, ρ 160 (configs/finetune.py from
 Keras' ImageNet weights). Each student trains from scratch with configs/default.py, seed 0,
-once alone and with the teacher (`--config.teacher`): α 0.25 at ρ 128 for 20 epochs, with
-each of SETTINGS of the distillation weight and temperature (configs/default.py's is one
-of them), and the default model, α 0.5 at ρ 160 for its 40 epochs, with configs/default.py's
-setting (alone: the accuracy section's default run). Runs live in runs/distillation/ and
-are reused by a later call.
+once alone and with the teacher (`--config.teacher`, configs/default.py's distillation
+weight and temperature): α 0.25 at ρ 128 for 20 epochs, and the default model, α 0.5 at
+ρ 160 for its 40 epochs (alone: the accuracy section's default run). Runs live in
+runs/distillation/ and are reused by a later call.
 
   python -m benchmarks.run_all distillation
 """
@@ -21,10 +20,6 @@ from mobilenet.training import loop
 WORKDIR = os.path.join("runs", "distillation")
 # (α, ρ, epochs, target: the top-1 with a teacher, or the gain over the student alone)
 STUDENTS = ((0.25, 128, 20, ("gain", 0.03)), (0.5, 160, 40, ("top-1", 0.88)))
-# (distillation_weight, distillation_temperature) tried on the first student: the loss
-# weighted evenly (Keras' example's scale of temperatures), mostly the teacher's, and the
-# teacher's alone at temperature 1 (Beyer et al.'s "function matching").
-SETTINGS = ((0.5, 2.0), (0.9, 2.0), (1.0, 1.0))
 
 
 def fine_tuned_teacher():
@@ -34,13 +29,12 @@ def fine_tuned_teacher():
     return loop.train(config, workdir)
 
 
-def student(alpha, resolution, epochs, teacher="", setting=None):
+def student(alpha, resolution, epochs, teacher=""):
     config = default.get_config()
     is_default_run = not teacher and (alpha, resolution, epochs) == (config.alpha, config.resolution, config.epochs)
-    setting = setting or (config.distillation_weight, config.distillation_temperature)
-    config.update(alpha=alpha, resolution=resolution, epochs=epochs, data_dir=common.DATA_DIR, teacher=teacher,
-                  distillation_weight=setting[0], distillation_temperature=setting[1])
-    name = names.model_name(alpha, resolution) + (f"_teacher_w{setting[0]:g}_t{setting[1]:g}" if teacher else "")
+    config.update(alpha=alpha, resolution=resolution, epochs=epochs, data_dir=common.DATA_DIR, teacher=teacher)
+    name = names.model_name(alpha, resolution) + (f"_teacher_w{config.distillation_weight:g}"
+                                                  f"_t{config.distillation_temperature:g}" if teacher else "")
     workdir = names.default_workdir(alpha, resolution) if is_default_run else os.path.join(WORKDIR, name)
     return loop.train(config, workdir)
 
@@ -48,29 +42,24 @@ def student(alpha, resolution, epochs, teacher="", setting=None):
 def run():
     teacher = fine_tuned_teacher()
     config = default.get_config()
-    chosen = (config.distillation_weight, config.distillation_temperature)
     lines = ["## Knowledge distillation: small students from a fine-tuned teacher", "",
              f"Teacher: {teacher.best_model}, α 0.25 at ρ 160 fine-tuned from ImageNet weights, validation top-1 "
              f"{teacher.best_top1:.4f}. Students from scratch, configs/default.py, seed {config.seed}, alone and with "
-             f"the teacher (`--config.teacher={teacher.best_model}`, with the distillation weight w and temperature T "
-             f"shown; configs/default.py's are w {chosen[0]:g}, T {chosen[1]:g}); validation top-1 on the 3,925 "
-             "images (`python -m benchmarks.run_all distillation`; runs in runs/distillation/).", "",
-             "| Student | Epochs | Alone: last (best) | With the teacher | Last (best) | Change | Target | Time per "
-             "epoch (alone, with) |", "|---|---|---|---|---|---|---|---|"]
+             f"the teacher (`--config.teacher={teacher.best_model}`, configs/default.py's distillation weight "
+             f"{config.distillation_weight:g} at temperature {config.distillation_temperature:g}); validation top-1 "
+             "on the 3,925 images (`python -m benchmarks.run_all distillation`; runs in runs/distillation/).", "",
+             "| Student | Epochs | Alone: last (best) | With the teacher: last (best) | Change | Target |",
+             "|---|---|---|---|---|---|"]
     for alpha, resolution, epochs, (kind, target) in STUDENTS:
         alone = student(alpha, resolution, epochs)
-        settings = SETTINGS if (alpha, resolution) == STUDENTS[0][:2] else (chosen,)
-        for setting in settings:
-            taught = student(alpha, resolution, epochs, teacher.best_model, setting)
-            change = taught.history[-1]["val_top1"] - alone.history[-1]["val_top1"]
-            reached = (change if kind == "gain" else taught.history[-1]["val_top1"]) >= target
-            seconds = [sorted(row["seconds"] for row in run.history)[epochs // 2] for run in (alone, taught)]
-            lines.append(
-                f"| α {alpha:g}, ρ {resolution} | {epochs} | {alone.history[-1]['val_top1']:.4f} "
-                f"({alone.best_top1:.4f}) | w {setting[0]:g}, T {setting[1]:g}{' (default)' if setting == chosen else ''} | "
-                f"{taught.history[-1]['val_top1']:.4f} ({taught.best_top1:.4f}) | {100 * change:+.1f} points | "
-                f"{kind} {f'+{100 * target:g} points' if kind == 'gain' else f'>= {target}'}: "
-                f"{'reached' if reached else 'not reached'} | {seconds[0]:.0f} s, {seconds[1]:.0f} s |")
+        taught = student(alpha, resolution, epochs, teacher.best_model)
+        change = taught.history[-1]["val_top1"] - alone.history[-1]["val_top1"]
+        reached = (change if kind == "gain" else taught.history[-1]["val_top1"]) >= target
+        lines.append(
+            f"| α {alpha:g}, ρ {resolution} | {epochs} | {alone.history[-1]['val_top1']:.4f} ({alone.best_top1:.4f}) | "
+            f"{taught.history[-1]['val_top1']:.4f} ({taught.best_top1:.4f}) | {100 * change:+.1f} points | "
+            f"{kind} {f'+{100 * target:g} points' if kind == 'gain' else f'>= {target}'}: "
+            f"{'reached' if reached else 'not reached'} |")
     lines += ["", "The teacher sees each training batch as the student does (the same crops and flips), resized to "
               "its own 160 pixels; the exported student is the same file, size and ops, as one trained alone "
               "(tests/test_distillation.py)."]

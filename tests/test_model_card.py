@@ -134,7 +134,7 @@ def test_balanced_class_weights_raise_the_minority_recall(tmp_path):
     blue = dataset.class_names.index("blue")
     recalls = {}
     for class_weight in ("", "balanced"):
-        config = tiny_config(f"folder:{folder}", epochs=4, class_weight=class_weight, batch_norm_momentum=0.5,
+        config = tiny_config(f"folder:{folder}", epochs=8, class_weight=class_weight, batch_norm_momentum=0.5,
                              learning_rate=0.02, dropout_rate=0.0)
         run = training.train(config, str(tmp_path / f"run_{class_weight or 'plain'}"))
         model = keras.saving.load_model(run.final_model, safe_mode=True)

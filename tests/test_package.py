@@ -118,7 +118,7 @@ def test_the_library_names_parameters_not_flags():
 def test_the_readme_report_is_the_one_docs_benchmarks_measured():
     """The README's sample report and docs/BENCHMARKS.md's default-model row give the same figures."""
     readme = (REPO / "README.md").read_text()
-    report = re.search(r"```\n(mobilenet_v1_\S+_int8\.tflite): int8, ([\d.]+) MB.*?TFLite top-1 ([\d.]+) top-5 ([\d.]+); "
+    report = re.search(r"```\n(?:Wrote \S+\n)?(mobilenet_v1_\S+_int8\.tflite): int8, ([\d.]+) MB.*?TFLite top-1 ([\d.]+) top-5 ([\d.]+); "
                        r"Keras top-1 ([\d.]+)", readme, re.DOTALL)
     assert report, "no make tflite report in the README"
     name, size, top1, top5, keras_top1 = report.groups()

@@ -3,7 +3,7 @@
   python -m mobilenet sweep --alphas 0.25,0.5,0.75,1.0 --resolutions 128,160,192,224 \
       --dataset imagenette/160px-v2 --epochs 2 --out runs/sweep --latency_budget_ms 2
 
-  python -m mobilenet sweep --grid paper --epochs 8 --doubled --out runs/paper   # the paper's tables, 8 and 16 epochs (make sweep)
+  python -m mobilenet sweep --grid paper --epochs 3 --doubled --out runs/paper   # the paper's tables, 3 and 6 epochs (make sweep)
   python -m mobilenet sweep --accuracy_source published --latency_budget_ms 5   # ImageNet top-1 x this machine
 
 Writes sweep.csv, sweep.md, two plots and (with --latency_budget_ms) selected.tflite

@@ -3,8 +3,8 @@
 Every model of the grid gets the same schedule, so that their accuracies compare: a
 small-scale analogue of the paper's Tables 6-7, not their converged accuracy (a model's
 time grows with its mult-adds, α²ρ²). Two epochs are a quick look that ranks the models by
-how fast they learn; `make sweep` trains the paper grid for 8 epochs and again, from
-scratch, for 16 (--doubled), and docs/sweep.md says whether the ranking held."""
+how fast they learn; `make sweep` trains the paper grid for 3 epochs and again, from
+scratch, for 6 (--doubled), and docs/sweep.md says whether the ranking held."""
 
 from mobilenet import configs
 from mobilenet.configs import default

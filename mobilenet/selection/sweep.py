@@ -80,10 +80,10 @@ def run_sweep(config, alphas, resolutions, out, threads=1, latency_budget_ms=Non
     litert.check_threads((threads,))
     if latency_budget_ms is not None and latency_budget_ms <= 0:
         raise ParameterError(f"{{latency_budget_ms}} must be > 0, got {latency_budget_ms:g}")
+    points = grid_points(grid, alphas, resolutions)  # the grid's own checks, before any data is read
 
     start = time.monotonic()
     if from_published:
-        points = grid_points(grid, alphas, resolutions)
         missing = [point for point in points if point not in published.PUBLISHED_TOP1]
         if missing:
             raise ParameterError(f"{{accuracy_source}} published: no published ImageNet top-1 for alpha "

@@ -243,11 +243,18 @@ def test_server_names_the_parameter_at_fault(tmp_path, shared):
         web_server.serve(shared / OFFICIAL, port=70000)
 
 
+def _sigint_as_on_a_terminal():
+    """A shell that runs the tests in the background (`make test &`) leaves SIGINT ignored, and a
+    child inherits that: the server would never see the Ctrl-C this test sends."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_web_command_serves_until_interrupted(shared):
     """`python -m mobilenet web`: one line saying where, the page there, exit 0 on Ctrl-C."""
     model = shared / OFFICIAL
     process = subprocess.Popen([sys.executable, "-m", "mobilenet", "web", "--tflite", str(model), "--port", "0"],
-                               cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=_sigint_as_on_a_terminal)
     try:
         line = process.stdout.readline()  # waits for the server to be up
         url = re.search(r" at (http://127\.0\.0\.1:\d+/) ", line)

@@ -5,7 +5,7 @@
 Open the address it prints in Chrome or Chromium and pick or drop a picture; Ctrl-C stops it.
 """
 
-import time
+import threading
 
 from absl import flags
 
@@ -26,10 +26,7 @@ def main(flag_values, arguments):
     with server.serve(flag_values.tflite, port=flag_values.port) as serving:
         print(f"Serving {flag_values.tflite} at {serving.url} (Ctrl-C stops it)", flush=True)
         try:
-            # Until Ctrl-C. Short sleeps, not one endless wait: when the kernel hands SIGINT to
-            # another thread (the server's, TensorFlow's), the main thread sees it only once it wakes.
-            while True:
-                time.sleep(0.5)
+            threading.Event().wait()  # until Ctrl-C
         except KeyboardInterrupt:
             pass
 

@@ -44,12 +44,15 @@ def read_sweep(directory):
 
 
 def held_at(sweep, varied, position, preferred):
-    """The value of the other axis at which the sweep has a model for every value in `varied`
-    (position 0: α varies, 1: ρ varies): the paper's `preferred` one if it can, else the largest.
-    The full grid holds the paper's; the paper grid holds ρ 128 and α 0.5 (mobilenet.selection.sweep)."""
-    other = {point[1 - position] for point in sweep}
-    held = [value for value in other
-            if all(((key, value) if position == 0 else (value, key)) in sweep for key in varied)]
+    """The value of the other axis at which the sweep has models for the most values in `varied`
+    (position 0: α varies, 1: ρ varies): the paper's `preferred` one among those, else the
+    largest. The full grid holds the paper's; the paper grid holds ρ 128 and α 0.5, with ρ only
+    up to the data's own resolution (mobilenet.selection.sweep)."""
+    def models_at(value):
+        return sum(((key, value) if position == 0 else (value, key)) in sweep for key in varied)
+
+    most = max(map(models_at, {point[1 - position] for point in sweep}), default=0)
+    held = [value for value in {point[1 - position] for point in sweep} if models_at(value) == most]
     return preferred if preferred in held else max(held, default=None)
 
 

@@ -83,6 +83,7 @@ def test_a_distilled_run_resumes_with_its_teacher_and_refuses_another(image_fold
     assert resumed.history[-1]["loss"] != alone.history[-1]["loss"]
 
 
+@pytest.mark.slow  # end to end: two trainings and two exports
 def test_the_exported_student_is_the_same_file_with_or_without_a_teacher(image_folder, teacher_run, tmp_path):
     """Same size, same ops, same tensors: the teacher leaves nothing in the student."""
     structures = []

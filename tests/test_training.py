@@ -246,6 +246,7 @@ def train_py_output(image_folder, workdir, on_a_terminal):
     return output.decode(errors="replace")
 
 
+@pytest.mark.slow  # end to end: a training command on a pseudo-terminal and off one
 def test_off_a_terminal_training_prints_one_line_per_epoch_and_no_progress_bars(image_folder, tmp_path):
     piped = train_py_output(image_folder, tmp_path / "piped", on_a_terminal=False)
     assert "\r" not in piped and "\x1b" not in piped and "━" not in piped

@@ -51,8 +51,9 @@ def held_at(sweep, varied, position, preferred):
     def models_at(value):
         return sum(((key, value) if position == 0 else (value, key)) in sweep for key in varied)
 
-    most = max(map(models_at, {point[1 - position] for point in sweep}), default=0)
-    held = [value for value in {point[1 - position] for point in sweep} if models_at(value) == most]
+    others = {point[1 - position] for point in sweep}
+    most = max(map(models_at, others), default=0)
+    held = [value for value in others if models_at(value) == most]
     return preferred if preferred in held else max(held, default=None)
 
 

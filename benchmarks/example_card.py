@@ -2,7 +2,7 @@
 
 Exports the default run's int8 file as `make tflite` does (card included), copies the
 card and its pictures into docs/model_card/ as the example the README links, times the
-file by block (mobilenet.measure.layer_latency) and compares our whole-file timing with LiteRT's
+file by block (mobilenet.exporting.comparison.block_latency) and compares our whole-file timing with LiteRT's
 own `litert-benchmark`.
 """
 
@@ -13,7 +13,7 @@ import shutil
 from benchmarks import common
 from mobilenet import figures, names
 from mobilenet.configs import default
-from mobilenet.exporting import release
+from mobilenet.exporting import comparison, release
 from mobilenet.measure import layer_latency
 
 THREADS = (1, 2)
@@ -29,7 +29,7 @@ def run():
     stem = os.path.splitext(exported.tflite)[0]
     for path in [exported.card, *glob.glob(f"{glob.escape(stem)}.*.png")]:
         shutil.copyfile(path, os.path.join(CARD_DIRECTORY, os.path.basename(path)))
-    rows, ours = layer_latency.block_latency(exported.tflite, threads=THREADS, runs=RUNS)
+    rows, ours = comparison.block_latency(exported.tflite, threads=THREADS, runs=RUNS)
     chart = os.path.join(CARD_DIRECTORY, os.path.basename(stem) + ".blocks.png")
     figures.block_latency(rows, chart, os.path.basename(exported.tflite))
     theirs = layer_latency.litert_benchmark(exported.tflite, THREADS, RUNS)

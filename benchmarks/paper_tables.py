@@ -17,7 +17,7 @@ from absl import app, flags
 
 from benchmarks import common
 from mobilenet import files, names
-from mobilenet.model import costs, network as model_lib
+from mobilenet.model import complexity, network as model_lib
 
 # The paper's figures (Howard et al. 2017, arXiv 1704.04861): ImageNet top-1 (%), mult-adds
 # (millions), parameters (millions).
@@ -31,7 +31,7 @@ SWEEP_FILES = (names.SWEEP_TABLE, *names.SWEEP_PLOTS.values())
 
 
 def cost(alpha=1.0, resolution=224, variant="standard"):
-    return costs.model_cost(model_lib.mobilenet_v1(alpha, resolution, num_classes=1000, variant=variant))
+    return complexity.model_cost(model_lib.mobilenet_v1(alpha, resolution, num_classes=1000, variant=variant))
 
 
 def read_sweep(directory):
@@ -47,7 +47,7 @@ def held_at(sweep, varied, position, preferred):
     """The value of the other axis at which the sweep has models for the most values in `varied`
     (position 0: α varies, 1: ρ varies): the paper's `preferred` one among those, else the
     largest. The full grid holds the paper's; the paper grid holds ρ 128 and α 0.5, with ρ only
-    up to the data's own resolution (mobilenet.selection.sweep)."""
+    up to the data's own resolution (mobilenet.selection.sweep_runner)."""
     def models_at(value):
         return sum(((key, value) if position == 0 else (value, key)) in sweep for key in varied)
 
@@ -143,7 +143,7 @@ def run(sweep_directory):
         f"Made by `make sweep` (its last step: `python -m benchmarks.paper_tables --sweep {sweep_directory}`).",
         "",
         "**Exact:** mult-adds and parameters, computed from the Keras models this project trains "
-        "(`mobilenet.model.costs`; 1000 classes; the paper counts convolution and classifier kernels). " + exact,
+        "(`mobilenet.model.complexity`; 1000 classes; the paper counts convolution and classifier kernels). " + exact,
         "",
         "**Analogue:** the paper's accuracy is ImageNet top-1 after full training. In its place stand the "
         "int8 `.tflite` top-1 on Imagenette (10 ImageNet classes, `imagenette/160px-v2`, whole validation "

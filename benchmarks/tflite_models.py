@@ -21,7 +21,9 @@ import tensorflow as tf
 from benchmarks import common
 from mobilenet import names
 from mobilenet.configs import default
-from mobilenet.exporting import conversion, graph_surgery, release
+from mobilenet.converting import conversion
+from mobilenet.exporting import release
+from mobilenet.flatbuffer import graph, graph_surgery
 from mobilenet.measure import latency as latency_lib, litert
 from mobilenet.model import network
 
@@ -131,7 +133,7 @@ def run():
     for name, content in files.items():
         stats = latency[name]
         lines.append(
-            f"| {name} | {latency_lib.mult_adds(content) / 1e6:.1f} | "
+            f"| {name} | {graph.mult_adds(content) / 1e6:.1f} | "
             + " | ".join(f"{stats[t]['median_ms']:.3f} ({stats[t]['p90_ms']:.3f})" for t in THREADS) + " | "
             + " | ".join(f"{stats[t]['g_mult_adds_per_s']:.0f}" for t in THREADS)
             + f" | {'yes' if litert.fully_delegated(content) else 'no'} |"
@@ -154,7 +156,7 @@ def run():
     lines += [
         "",
         "Our int8 files are converted with float32 ends and then given a uint8 input that feeds a DEQUANTIZE, and a "
-        "float softmax whose scores a QUANTIZE turns into uint8 (mobilenet/exporting/graph_surgery.py), forms "
+        "float softmax whose scores a QUANTIZE turns into uint8 (mobilenet/flatbuffer/graph_surgery.py), forms "
         "XNNPACK takes. The converter's own uint8 ends (the QUANTIZE from uint8 to int8 at the input, the int8 "
         "softmax and the QUANTIZE to uint8 at the output) run outside XNNPACK, in TFLite's single-threaded kernels, "
         "as the keras.applications row with uint8 ends shows.",

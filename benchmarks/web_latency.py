@@ -1,6 +1,6 @@
 """In the browser: the page's LiteRT.js latency beside LiteRT Python's, same files, same run.
 
-The page (mobilenet/web, served by mobilenet.web_server) runs in headless Chromium, at
+The page (mobilenet/web, served by mobilenet.web.server) runs in headless Chromium, at
 its own thread count (LiteRT.js' default: the browser's navigator.hardwareConcurrency);
 LiteRT Python (ai_edge_litert's Interpreter with XNNPACK) runs the same files with the
 same number of threads. Each side times RUNS inferences of each file after WARMUP
@@ -23,7 +23,7 @@ import numpy as np
 
 from benchmarks import headless_chromium
 from mobilenet import names
-from mobilenet.exporting import conversion
+from mobilenet.converting import conversion
 from mobilenet.measure import latency
 from mobilenet.model import network as model_lib
 from mobilenet.web import server as web_server
@@ -47,7 +47,7 @@ def model_files(directory):
         calibration = conversion.random_calibration_images(RESOLUTION)
         files = {}
         for quantization in ("int8", "float32"):
-            content = conversion.export(
+            content = conversion.convert_classifier(
                 model, quantization, [f"class {i}" for i in range(10)], name="MobileNet V1 0.5-160, random weights",
                 description="For timing only.", calibration_images=calibration,
             )
@@ -56,7 +56,7 @@ def model_files(directory):
                 file.write(content)
             files[f"MobileNet V1 0.5-160, {quantization} (random weights)"] = path
         source = (f"no default run in {workdir}, so an int8 (uint8 in and out) and a float32 export of a freshly built "
-                  "MobileNet V1 0.5-160 with random weights (10 classes), made by `mobilenet.exporting.conversion.export`")
+                  "MobileNet V1 0.5-160 with random weights (10 classes), made by `mobilenet.converting.conversion.convert_classifier`")
     if os.path.isfile(OFFICIAL):
         files["Google's mobilenet_v1_0.5_160_quant.tflite"] = OFFICIAL
     return files, source

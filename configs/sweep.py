@@ -1,4 +1,4 @@
-"""One model of the α × ρ sweep (mobilenet.model_selection): the default recipe, shortened.
+"""One model of the α × ρ sweep (mobilenet.selection): the default recipe, shortened.
 
 The config itself lives in mobilenet/configs/sweep.py, so that an installed package has it too.
 """

@@ -1,19 +1,18 @@
-"""Shared test fixtures: the read-only data in ../shared, tiny datasets and configs."""
+"""Shared fixtures: the read-only data in ../shared, a tiny image folder, and one tiny trained
+run that every test process shares (helpers.py has the functions the tests import)."""
 
+import fcntl
 import os
 import pathlib
-import time
 
 import pytest
 
+from helpers import SHARED, train_tiny_run, write_image_folder
 from mobilenet.commands import cli
 
 # TensorFlow's environment as the commands set it, before a test loads TensorFlow.
 for name, value in cli.tensorflow_variables().items():
     os.environ.setdefault(name, value)
-
-REPO = pathlib.Path(__file__).resolve().parents[1]
-SHARED = pathlib.Path(os.environ.get("MOBILENET_SHARED", REPO.parent / "shared"))
 
 
 @pytest.fixture(scope="session")
@@ -26,76 +25,30 @@ def shared():
     return SHARED
 
 
-def write_image_folder(root, classes=("red", "green", "blue"), per_split=(("train", 8), ("val", 4)), side=48):
-    """A folder dataset root/<split>/<class>/*.jpg of coloured noise, one colour a class.
-
-    One image per split is a grayscale JPEG and one an RGBA PNG, the formats a user's
-    folder may hold.
-    """
-    import numpy as np
-    import tensorflow as tf
-
-    rng = np.random.default_rng(0)
-    for split, count in per_split:
-        for class_index, name in enumerate(classes):
-            directory = root / split / name
-            directory.mkdir(parents=True)
-            for i in range(count):
-                pixels = rng.integers(0, 120, (side, side + 8, 3), dtype=np.uint8)
-                pixels[..., class_index] += 130
-                if class_index == 0 and i == 0:
-                    data = tf.io.encode_jpeg(pixels[..., :1]).numpy()  # grayscale
-                elif class_index == 1 and i == 0:
-                    alpha = np.full((side, side + 8, 1), 255, np.uint8)
-                    (directory / f"{i}.png").write_bytes(tf.io.encode_png(np.concatenate([pixels, alpha], -1)).numpy())
-                    continue
-                else:
-                    data = tf.io.encode_jpeg(pixels).numpy()
-                (directory / f"{i}.jpg").write_bytes(data)
-    return root
-
-
 @pytest.fixture(scope="session")
 def image_folder(tmp_path_factory):
     return write_image_folder(tmp_path_factory.mktemp("folder"))
 
 
-def tiny_config(dataset, **overrides):
-    """The default config shrunk to seconds: α 0.25 at 32 pixels."""
-    from configs import default
-
-    config = default.get_config()
-    config.update(
-        alpha=0.25, resolution=32, dataset=dataset, epochs=2, batch_size=8, eval_batch_size=8,
-        warmup_epochs=0, learning_rate=0.05,
-    )
-    config.update(overrides)
-    return config
-
-
-def run_script(*args, env=None, timeout=600):
-    """Runs a repository script or module, returning the completed process."""
-    import subprocess
-    import sys
-
-    return subprocess.run([sys.executable, *args], cwd=REPO, capture_output=True, text=True, env=env, timeout=timeout)
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory):
+    """(the work directory, its image folder) of one tiny run, trained once per test run: the
+    xdist workers share it through the directory above their own temporary ones, and the first
+    to take the lock trains it (2 epochs of α 0.25 at 32 pixels, seconds). Tests read it, never
+    write into it: one that needs to change a run copies it."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # each worker's directory is inside the run's own
+    with open(root / "tiny_run.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        return train_tiny_run(root)
 
 
-def wait_for(condition, process, what, timeout=300):
-    """Waits until `condition()` holds: the event a subprocess signals by what it writes;
-    fails if the process ends first."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert process.poll() is None, f"the process ended before {what}: {process.communicate()[1][-3000:]}"
-        assert time.monotonic() < deadline, f"no {what} after {timeout} s"
-        time.sleep(0.02)
+@pytest.fixture
+def tiny_run_copy(tiny_run, tmp_path):
+    """(a copy of tiny_run's work directory in this test's own folder, its image folder): for a
+    test that claims, resumes or writes into a run."""
+    import shutil
 
-
-def weights_digest(model_or_path):
-    """A short hash of every weight of a Keras model (or a .keras file): equal digests, equal models."""
-    import hashlib
-
-    from mobilenet.model import network
-
-    model = network.load_model(str(model_or_path)) if isinstance(model_or_path, (str, os.PathLike)) else model_or_path
-    return hashlib.sha256(b"".join(weights.tobytes() for weights in model.get_weights())).hexdigest()[:16]
+    workdir, folder = tiny_run
+    return pathlib.Path(shutil.copytree(workdir, tmp_path / "run")), folder

@@ -1,4 +1,4 @@
-"""mobilenet.augmentation in the training pipeline."""
+"""mobilenet.data.augmentation in the training pipeline."""
 
 import keras
 import numpy as np
@@ -7,11 +7,11 @@ import tensorflow as tf
 
 from mobilenet.data import augmentation, datasets, input_pipeline
 from mobilenet.errors import ParameterError
-from mobilenet.exporting import conversion
+from mobilenet.converting import conversion
 from mobilenet.model import network as model_lib
 from mobilenet.training import loop as training
 
-from conftest import tiny_config
+from helpers import tiny_config
 
 RESOLUTION, BATCH = 32, 8
 KNOBS = {
@@ -113,6 +113,7 @@ def recipe_run(image_folder, tmp_path_factory):
     return workdir
 
 
+@pytest.mark.slow  # trains two models
 def test_augmentations_leave_the_exported_model_unchanged(image_folder, recipe_run, tmp_path):
     """The same .tflite size and op list with every knob on as with none."""
     from ai_edge_litert import schema_py_generated as schema

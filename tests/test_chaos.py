@@ -15,7 +15,7 @@ import sys
 
 import pytest
 
-from conftest import REPO, run_script, wait_for, weights_digest
+from helpers import REPO, history_epochs, run_script, wait_for, weights_digest
 
 pytestmark = pytest.mark.slow
 
@@ -44,10 +44,6 @@ def train(arguments):
 
 def checkpoints(workdir):
     return sorted(os.listdir(workdir / "checkpoints"))
-
-
-def history_epochs(workdir):
-    return [int(line.split(",")[0]) for line in (workdir / "history.csv").read_text().splitlines()[1:]]
 
 
 def stop_in_epoch_2(image_folder, workdir, signal_number, extra=()):

@@ -5,10 +5,10 @@ import sys
 
 import pytest
 
-from mobilenet.model import costs
+from mobilenet.model import complexity
 from mobilenet.model.network import mobilenet_v1
 
-from conftest import REPO
+from helpers import REPO
 
 
 def millions(value):
@@ -31,7 +31,7 @@ def millions(value):
     ],
 )
 def test_mult_adds_and_parameters_match_the_paper(alpha, resolution, variant, paper_mult_adds, paper_params):
-    cost = costs.model_cost(mobilenet_v1(alpha, resolution, variant=variant))
+    cost = complexity.model_cost(mobilenet_v1(alpha, resolution, variant=variant))
     # The paper prints whole millions of mult-adds, some rounded (568.7 -> 569), some cut
     # (290.7 -> 290), so they agree within 1 M, or 0.03 % of Table 4's 4866 M (4867.3 M
     # here); parameters agree to their printed digits.
@@ -41,7 +41,7 @@ def test_mult_adds_and_parameters_match_the_paper(alpha, resolution, variant, pa
 
 
 def test_table_2_breakdown_by_layer_type():
-    cost = costs.model_cost(mobilenet_v1(1.0, 224))
+    cost = complexity.model_cost(mobilenet_v1(1.0, 224))
     paper = {
         "Conv 1x1": (94.86, 74.59),
         "Conv DW 3x3": (3.06, 1.06),
@@ -61,7 +61,7 @@ def test_table_2_breakdown_by_layer_type():
 
 def test_layer_costs_follow_the_layers():
     model = mobilenet_v1(0.5, 160)
-    rows = {c.name: c for c in costs.layer_costs(model)}
+    rows = {c.name: c for c in complexity.layer_costs(model)}
     assert rows["conv1"].mult_adds == 80 * 80 * 3 * 3 * 3 * 16
     assert rows["conv_dw_2"].output_shape == (40, 40, 32)
     assert rows["conv_dw_2"].mult_adds == 40 * 40 * 3 * 3 * 32

@@ -1,6 +1,8 @@
 """Knowledge distillation: the loss by hand, the teacher's view of each batch, its checks,
 resuming with it, and a student exported as if it had none."""
 
+import shutil
+
 import keras
 import numpy as np
 import pytest
@@ -10,9 +12,9 @@ from ai_edge_litert import schema_py_generated as schema
 import mobilenet
 from mobilenet.data import datasets, input_pipeline
 from mobilenet.exporting import release
-from mobilenet.training import distillation, loop
+from mobilenet.training import distillation, loop, objective
 
-from conftest import tiny_config, weights_digest
+from helpers import tiny_config, weights_digest
 
 
 def test_the_loss_is_the_weighted_kl_at_temperature_plus_the_usual_cross_entropy():
@@ -30,7 +32,7 @@ def test_the_loss_is_the_weighted_kl_at_temperature_plus_the_usual_cross_entropy
     cross_entropy = -np.sum(smoothed * np.log(student), axis=1)
     expected = np.mean(weight * temperature ** 2 * kl + (1 - weight) * cross_entropy)
 
-    loss = distillation.ClassificationLoss(smoothing, weight, temperature)
+    loss = objective.ClassificationLoss(smoothing, weight, temperature)
     targets = np.concatenate([labels, teacher], axis=1).astype(np.float32)
     assert float(loss(targets, student)) == pytest.approx(expected, rel=1e-5)
     # Without a teacher's scores (no teacher, or validation) it is Keras' own cross-entropy.
@@ -39,10 +41,14 @@ def test_the_loss_is_the_weighted_kl_at_temperature_plus_the_usual_cross_entropy
 
 
 @pytest.fixture(scope="module")
-def teacher_run(image_folder, tmp_path_factory):
-    """A teacher: a tiny model of the folder's classes, at 40 pixels (the students take 32)."""
+def teacher_run(tiny_run, tmp_path_factory):
+    """A teacher: the tiny run's model at 40 pixels (the students take 32), with its labels."""
+    from mobilenet.model import network
+
     workdir = tmp_path_factory.mktemp("teacher")
-    mobilenet.train(tiny_config(f"folder:{image_folder}", resolution=40), str(workdir))
+    teacher = network.with_resolution(network.load_model(str(tiny_run[0] / "best.keras")), 40)
+    teacher.save(workdir / "best.keras")
+    shutil.copy(tiny_run[0] / "labels.txt", workdir)
     return workdir
 
 
@@ -69,6 +75,7 @@ def test_a_teacher_of_other_classes_is_refused(image_folder, teacher_run, tmp_pa
     assert not (tmp_path / "run").exists()
 
 
+@pytest.mark.slow  # trains three models
 def test_a_distilled_run_resumes_with_its_teacher_and_refuses_another(image_folder, teacher_run, tmp_path, capsys):
     teacher = str(teacher_run / "best.keras")
     first = mobilenet.train(tiny_config(f"folder:{image_folder}", teacher=teacher, epochs=1), str(tmp_path / "run"))

@@ -1,7 +1,6 @@
 """Multi-worker training: two real worker processes on 127.0.0.1, as TF_CONFIG describes them,
 each a tests/training_process.py that prints the digest of the weights it ends with."""
 
-import csv
 import json
 import os
 import re
@@ -15,7 +14,7 @@ import pytest
 
 from mobilenet.model import network as model_lib
 
-from conftest import REPO
+from helpers import REPO, history_epochs
 
 pytestmark = pytest.mark.slow
 
@@ -89,11 +88,6 @@ def finish(job):
     for index, worker in enumerate(job.workers):
         assert worker.returncode == 0, job.output(index)[1][-3000:]
     return [job.output(index)[0] for index in range(2)]
-
-
-def history_epochs(workdir):
-    with open(workdir / "history.csv") as file:
-        return [int(row["epoch"]) for row in csv.DictReader(file)]
 
 
 def weights_digests(stdouts):

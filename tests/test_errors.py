@@ -22,7 +22,7 @@ import sys
 import pytest
 
 sys.path[:0] = [str(pathlib.Path(__file__).parent), str(pathlib.Path(__file__).parents[1])]
-from conftest import REPO, tiny_config, write_image_folder  # noqa: E402
+from helpers import REPO, train_tiny_run, write_image_folder  # noqa: E402
 
 TINY = ["--alpha", "0.25", "--resolution", "32", "--epochs", "1", "--batch_size", "4", "--config.eval_batch_size=4"]
 
@@ -70,7 +70,7 @@ CASES = [
     ("train.py", "--init_from a model of another architecture", ["--dataset", "folder:{folder}", *TINY,
                                                                   "--init_from", "{other_keras}", "--workdir", "{tmp}/w"],
      "is a Keras model ('not_mobilenet') but not a MobileNet V1 made by train.py"),
-    ("train.py", "--workdir of another run", ["--dataset", "folder:{folder}", *TINY, "--alpha", "0.5",
+    ("train.py", "--workdir of another run", ["--dataset", "folder:{run_folder}", *TINY, "--alpha", "0.5",
                                               "--workdir", "{run}"], "holds another run (alpha 0.25 -> 0.5)"),
     ("train.py", "--workdir that cannot be written", ["--dataset", "folder:{folder}", "--workdir", "{junk_keras}/run"],
      "cannot be written: Not a directory"),
@@ -265,14 +265,14 @@ def run_command(command, args, working_directory):
     return code, stdout.getvalue(), stderr.getvalue()
 
 
-def make_inputs(root):
-    """The files the cases name, made under `root`: {name: path}."""
+def make_inputs(root, tiny_run):
+    """The files the cases name, made under `root` (the run a copy of `tiny_run`): {name: path}."""
     import keras
 
     from mobilenet.exporting import release
-    from mobilenet.training import loop as training
 
-    paths = {"tmp": root / "tmp", "folder": write_image_folder(root / "folder")}
+    root.mkdir(exist_ok=True)
+    paths = {"tmp": root / "tmp", "folder": write_image_folder(root / "folder")}  # the tiny run's classes
     paths["tmp"].mkdir()
     for name in ("no_val", "empty_val"):
         paths[name] = write_image_folder(root / name)
@@ -293,8 +293,8 @@ def make_inputs(root):
     (paths["flat"] / "train" / "a.jpg").write_bytes(b"")
     paths["two_classes"] = write_image_folder(root / "two_classes", classes=("cat", "dog"))
 
-    paths["run"] = root / "run"
-    training.train(tiny_config(f"folder:{paths['folder']}", epochs=1), str(paths["run"]))
+    paths["run"] = pathlib.Path(shutil.copytree(tiny_run[0], root / "run"))
+    paths["run_folder"] = tiny_run[1]  # the run's own dataset
     release.export(str(paths["run"]), output=str(root / "run.tflite"), evaluate=False, threads=(),
                    representative_samples=8)
     paths["run_tflite"] = root / "run.tflite"
@@ -322,8 +322,8 @@ def make_inputs(root):
 
 
 @pytest.fixture(scope="module")
-def inputs(tmp_path_factory):
-    return make_inputs(tmp_path_factory.mktemp("inputs"))
+def inputs(tmp_path_factory, tiny_run):
+    return make_inputs(tmp_path_factory.mktemp("inputs"), tiny_run)
 
 
 def last_line(text):
@@ -373,7 +373,7 @@ def write_doc(path):
     from mobilenet import files
 
     with tempfile.TemporaryDirectory() as root:
-        inputs = make_inputs(pathlib.Path(root))
+        inputs = make_inputs(pathlib.Path(root) / "inputs", train_tiny_run(pathlib.Path(root)))
         rows = []
         for command, what, args, _ in CASES:
             code, line = outcome(command, args, inputs)

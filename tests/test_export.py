@@ -7,19 +7,22 @@ import pytest
 from ai_edge_litert.interpreter import Interpreter
 
 from mobilenet.data import datasets, input_pipeline
-from mobilenet.exporting import conversion, metadata, release
+from mobilenet.converting import conversion
+from mobilenet.exporting import release
+from mobilenet.flatbuffer import graph, metadata
 from mobilenet.measure import evaluation, latency, litert, prediction
-from mobilenet.model import costs as model_costs, network as model_lib
+from mobilenet.model import complexity, network as model_lib
 from mobilenet.training import loop as training
 
-from conftest import run_script, tiny_config
+from helpers import run_script, tiny_config
 
 OFFICIAL = "models/mobilenet_v1_official"
 
 
 @pytest.fixture(scope="module")
 def probe_workdir(shared, tmp_path_factory):
-    """A small trained model: the shared ImageNet α 0.25 backbone with an Imagenette head."""
+    """A small trained model: the shared ImageNet α 0.25 backbone with an Imagenette head
+    (for the slow tests that need accuracy worth agreeing on)."""
     workdir = tmp_path_factory.mktemp("probe")
     config = tiny_config(
         "imagenette/160px-v2",
@@ -38,13 +41,37 @@ def probe_workdir(shared, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def int8_report(probe_workdir):
-    exported = release.export(str(probe_workdir), representative_samples=64, threads=(1,), benchmark_runs=5)
+def pretrained(shared):
+    """MobileNet V1 α 0.25 at 96 pixels with the shared ImageNet backbone and a new 10-class head,
+    untrained: features worth comparing Keras and LiteRT on, without training."""
+    from mobilenet.model import transfer
+
+    model = model_lib.mobilenet_v1(0.25, 96, num_classes=10)
+    transfer.load_backbone_weights(model, str(shared / "models/keras_applications/mobilenet_2_5_224_tf_no_top.h5"),
+                                   0.25, 96)
+    return model
+
+
+@pytest.fixture(scope="module")
+def imagenette_pixels(shared):
+    dataset = datasets.load_dataset("imagenette/160px-v2", str(shared / "tensorflow_datasets"))
+    pixels, _ = next(iter(input_pipeline.eval_images(dataset, 96, 16, split="validation[:16]")))
+    return pixels.numpy()
+
+
+@pytest.fixture(scope="module")
+def int8_report(tiny_run, tmp_path_factory):
+    """The tiny run exported to int8 (evaluated on its folder's validation images)."""
+    output = tmp_path_factory.mktemp("int8") / "tiny_int8.tflite"
+    exported = release.export(str(tiny_run[0]), output=str(output), representative_samples=16, threads=(1,),
+                              benchmark_runs=5, card=False)
     return exported.report, exported
 
 
-def test_int8_agrees_with_keras_on_a_trained_model(int8_report):
-    report, job = int8_report
+@pytest.mark.slow  # trains
+def test_int8_agrees_with_keras_on_a_trained_model(probe_workdir):
+    exported = release.export(str(probe_workdir), representative_samples=64, threads=(1,), benchmark_runs=5)
+    report, job = exported.report, exported
     assert report["keras_top1"] > 0.6  # the model has learnt something worth agreeing on
     assert report["top1_agreement"] >= 0.9
     assert abs(report["tflite_top1"] - report["keras_top1"]) <= 0.05
@@ -60,7 +87,7 @@ def test_int8_computes_in_integers_between_its_uint8_ends(int8_report):
     interpreter.allocate_tensors()
     (image,) = interpreter.get_input_details()
     (scores,) = interpreter.get_output_details()
-    assert image["dtype"] == np.uint8 and list(image["shape"]) == [1, 96, 96, 3]
+    assert image["dtype"] == np.uint8 and list(image["shape"]) == [1, 32, 32, 3]
     assert image["quantization"] == (1.0, 0)  # uint8 pixels go in unchanged
     assert scores["dtype"] == np.uint8 and scores["quantization"] == (1 / 256, 0)
     ops = [op for op in interpreter._get_ops_details() if op["op_name"] != "DELEGATE"]
@@ -96,8 +123,8 @@ def delegate_partitions(content):
 
 
 @pytest.mark.parametrize("input_type,output_type", [(None, None), ("float32", None), (None, "float32")])
-def test_every_op_of_an_int8_file_runs_in_xnnpack(probe_workdir, input_type, output_type):
-    model = model_lib.load_model(str(probe_workdir / "best.keras"))
+def test_every_op_of_an_int8_file_runs_in_xnnpack(pretrained, input_type, output_type):
+    model = pretrained
     calibration = conversion.random_calibration_images(96)
     content = conversion.convert(model, "int8", calibration, output_type, input_type)
     assert litert.fully_delegated(content)
@@ -112,51 +139,43 @@ def test_every_op_of_an_int8_file_runs_in_xnnpack(probe_workdir, input_type, out
     assert not any(graph_inputs <= inputs and outputs == graph_outputs for inputs, outputs in partitions)
 
 
-def test_metadata_holds_labels_and_normalisation(int8_report, probe_workdir):
+def test_metadata_holds_labels_normalisation_and_preprocessing(int8_report, tiny_run):
     _, job = int8_report
     info = metadata.read_metadata(open(job.tflite, "rb").read())
-    labels = (probe_workdir / "labels.txt").read_text().split()
-    assert info["labels"] == labels and len(labels) == 10
+    labels = (tiny_run[0] / "labels.txt").read_text().split()
+    assert info["labels"] == labels and len(labels) == 3
     assert (info["input_mean"], info["input_std"]) == (0.0, 1.0)
-    assert (probe_workdir / "labels.txt").exists()
+    assert info["preprocessing"] == {"resolution": 32, "crop_fraction": 0.875, "scale": 1 / 127.5, "offset": -1.0}
+    assert open(job.labels).read().split() == labels
 
 
-def test_tflite_mult_adds_equal_the_keras_cost_model(int8_report, probe_workdir):
+def test_tflite_mult_adds_equal_the_keras_cost_model(int8_report, tiny_run):
     report, job = int8_report
     content = open(job.tflite, "rb").read()
-    model = model_lib.load_model(str(probe_workdir / "best.keras"))
-    assert latency.mult_adds(content) == model_costs.model_cost(model).mult_adds == report["mult_adds"]
+    model = model_lib.load_model(str(tiny_run[0] / "best.keras"))
+    assert graph.mult_adds(content) == complexity.model_cost(model).mult_adds == report["mult_adds"]
 
 
-def test_float32_export_equals_keras(probe_workdir, shared):
-    model = model_lib.load_model(str(probe_workdir / "best.keras"))
-    content = conversion.export(model, "float32", [str(i) for i in range(10)], name="t", description="t")
+def test_float32_export_equals_keras(pretrained, imagenette_pixels):
+    model, pixels = pretrained, imagenette_pixels
+    content = conversion.convert_classifier(model, "float32", [str(i) for i in range(10)], name="t", description="t")
     classifier = litert.TFLiteClassifier(content)
     assert classifier.input["dtype"] == np.float32
-    dataset = datasets.load_dataset("imagenette/160px-v2", str(shared / "tensorflow_datasets"))
-    pixels, _ = next(iter(input_pipeline.eval_images(dataset, 96, 16, split="validation[:16]")))
-    tflite_scores = np.stack([classifier(image) for image in pixels.numpy()])
+    tflite_scores = np.stack([classifier(image) for image in pixels])
     np.testing.assert_allclose(tflite_scores, model.predict_on_batch(pixels), atol=1e-4)
 
 
-def test_int8_with_float32_input_takes_raw_pixels_and_scores_as_the_uint8_file(int8_report, probe_workdir, shared):
-    _, job = int8_report
-    model = model_lib.load_model(str(probe_workdir / "best.keras"))
-    # The calibration images of int8_report's file: the probe's train split, 64 samples, seed 0.
-    dataset = datasets.load_dataset("imagenette/160px-v2", str(shared / "tensorflow_datasets"),
-                                          "train[:640]", "validation[:256]")
-    calibration = input_pipeline.calibration_images(dataset, 96, 64, seed=0)
-    content = conversion.export(model, "int8", [str(i) for i in range(10)], name="t", description="t",
-                            calibration_images=calibration.as_numpy_iterator(), input_type="float32")
-    float_input = litert.TFLiteClassifier(content)
-    assert float_input.input["dtype"] == np.float32
+def test_int8_with_float32_input_takes_raw_pixels_and_scores_as_the_uint8_file(pretrained, imagenette_pixels):
+    calibration = list(imagenette_pixels[:8])
+    files = {input_type: conversion.convert(pretrained, "int8", calibration, input_type=input_type)
+             for input_type in ("float32", "uint8")}
+    float_input, uint8_input = (litert.TFLiteClassifier(files[kind]) for kind in ("float32", "uint8"))
+    assert float_input.input["dtype"] == np.float32 and uint8_input.input["dtype"] == np.uint8
     ops = [op["op_name"] for op in float_input.interpreter._get_ops_details()]
     assert ops[0] == "QUANTIZE"
-    uint8_input = litert.TFLiteClassifier(open(job.tflite, "rb").read())
-    pixels, _ = next(iter(input_pipeline.eval_images(dataset, 96, 16, split="validation[:16]")))
     # Same calibration, same quantized body: a uint8 pixel's DEQUANTIZE gives the float the
     # other file takes, so the scores are the same, bit for bit.
-    for image in pixels.numpy():
+    for image in imagenette_pixels:
         np.testing.assert_array_equal(float_input(image), uint8_input(image))
 
 
@@ -169,17 +188,15 @@ def test_benchmark_compares_files_interleaved(shared):
         stats = results[name][1]
         assert 0 < stats["min_ms"] <= stats["median_ms"] <= stats["p90_ms"]
         # Each file's rate comes from its own mult-adds: results are not mixed up between files.
-        assert stats["g_mult_adds_per_s"] == pytest.approx(latency.mult_adds(content) / stats["median_ms"] / 1e6)
+        assert stats["g_mult_adds_per_s"] == pytest.approx(graph.mult_adds(content) / stats["median_ms"] / 1e6)
 
 
 @pytest.mark.parametrize("quantization", ["float16", "dynamic"])
-def test_float16_and_dynamic_exports_track_keras(probe_workdir, shared, quantization):
-    model = model_lib.load_model(str(probe_workdir / "best.keras"))
-    content = conversion.export(model, quantization, [str(i) for i in range(10)], name="t", description="t")
+def test_float16_and_dynamic_exports_track_keras(pretrained, imagenette_pixels, quantization):
+    model, pixels = pretrained, imagenette_pixels
+    content = conversion.convert_classifier(model, quantization, [str(i) for i in range(10)], name="t", description="t")
     classifier = litert.TFLiteClassifier(content)
-    dataset = datasets.load_dataset("imagenette/160px-v2", str(shared / "tensorflow_datasets"))
-    pixels, _ = next(iter(input_pipeline.eval_images(dataset, 96, 16, split="validation[:16]")))
-    tflite_scores = np.stack([classifier(image) for image in pixels.numpy()])
+    tflite_scores = np.stack([classifier(image) for image in pixels])
     keras_scores = model.predict_on_batch(pixels)
     # Dynamic range quantizes activations on the fly: scores move, the top class rarely.
     assert np.mean(np.abs(tflite_scores - keras_scores)) < 0.02
@@ -187,7 +204,7 @@ def test_float16_and_dynamic_exports_track_keras(probe_workdir, shared, quantiza
 
 
 def test_mediapipe_image_classifier_runs_the_file_with_our_class_names_and_litert_s_answers(
-        int8_report, probe_workdir, shared):
+        int8_report, tiny_run, shared):
     """MediaPipe Tasks' ImageClassifier, as Android runs it, on every image the export evaluated
     (as the evaluation fed them: the central crop at the input size, which MediaPipe then takes
     whole) gives LiteRT's class and score."""
@@ -196,9 +213,8 @@ def test_mediapipe_image_classifier_runs_the_file_with_our_class_names_and_liter
     from mediapipe.tasks.python import BaseOptions
 
     report, job = int8_report
-    labels = (probe_workdir / "labels.txt").read_text().split()
-    dataset = datasets.load_dataset("imagenette/160px-v2", str(shared / "tensorflow_datasets"),
-                                    "train[:640]", "validation[:256]")
+    labels = (tiny_run[0] / "labels.txt").read_text().split()
+    dataset = datasets.load_dataset(f"folder:{tiny_run[1]}")
     ours = litert.TFLiteClassifier(open(job.tflite, "rb").read())
     options = vision.ImageClassifierOptions(base_options=BaseOptions(model_asset_path=job.tflite), max_results=1)
     evaluated = 0
@@ -206,7 +222,7 @@ def test_mediapipe_image_classifier_runs_the_file_with_our_class_names_and_liter
         (parrot,) = classifier.classify(mediapipe.Image.create_from_file(str(shared / "images/parrot.jpg"))
                                         ).classifications[0].categories
         assert parrot.category_name in labels
-        for pixels, _ in input_pipeline.eval_images(dataset, 96, 32):
+        for pixels, _ in input_pipeline.eval_images(dataset, 32, 32):
             for image in pixels.numpy():
                 (theirs,) = classifier.classify(mediapipe.Image(image_format=mediapipe.ImageFormat.SRGB,
                                                                 data=image)).classifications[0].categories
@@ -214,7 +230,7 @@ def test_mediapipe_image_classifier_runs_the_file_with_our_class_names_and_liter
                 assert theirs.category_name == labels[scores.argmax()]
                 assert theirs.score == pytest.approx(scores.max(), abs=1e-6)
                 evaluated += 1
-    assert evaluated == report["examples"] == 256
+    assert evaluated == report["examples"] == 12
 
 
 @pytest.mark.parametrize(
@@ -274,3 +290,22 @@ def test_int8_only_types_are_refused_for_a_float_file_not_ignored():
     with pytest.raises(ParameterError, match="^output_type must be uint8 or float32, got 'int8'"):
         conversion.check_quantization("int8", output_type="int8")
     conversion.check_quantization("int8", output_type="float32", input_type="uint8")  # valid
+
+
+def test_predict_crops_as_the_file_s_preprocessing_says_and_google_s_files_as_mobilenet_does(shared):
+    import tensorflow as tf
+
+    google = (shared / OFFICIAL / "mobilenet_v1_0.5_160_quant.tflite").read_bytes()
+    labels = (shared / OFFICIAL / "imagenet_labels.txt").read_text().splitlines()
+    uncropping = metadata.add_metadata(google, name="g", description="d", labels=labels,
+                                       preprocessing={"resolution": 160, "crop_fraction": 1.0})
+    ours, theirs = litert.TFLiteClassifier(uncropping), litert.TFLiteClassifier(google)
+    assert ours.preprocessing.crop_fraction == 1.0 and theirs.preprocessing.crop_fraction == 0.875
+    photo = str(shared / "images" / "parrot.jpg")
+    for classifier, fraction in ((ours, 1.0), (theirs, 0.875)):
+        pixels = input_pipeline.preprocess_for_eval(tf.io.read_file(photo), 160, crop_fraction=fraction).numpy()
+        expected = classifier(pixels)
+        (name, score), *_ = prediction.classify_image(classifier, labels, photo, top_k=1)
+        assert (name, score) == (labels[expected.argmax()], pytest.approx(float(expected.max())))
+    crops = [input_pipeline.preprocess_for_eval(tf.io.read_file(photo), 160, crop_fraction=f).numpy() for f in (1.0, 0.875)]
+    assert not np.array_equal(ours(crops[0]), ours(crops[1]))  # the crop shows in the scores

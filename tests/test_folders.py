@@ -10,7 +10,7 @@ import tensorflow as tf
 import mobilenet
 from mobilenet.data import datasets, folders, input_pipeline
 
-from conftest import tiny_config, write_image_folder
+from helpers import tiny_config, write_image_folder
 
 
 def write_class_folder(root, counts, side=8):
@@ -58,6 +58,7 @@ def test_adding_photos_moves_no_photo_already_there(tmp_path):
     assert {path: after[path] for path in before} == before
 
 
+@pytest.mark.slow  # trains
 def test_a_split_folder_keeps_its_splits_and_export_evaluates_its_test_split(tmp_path):
     root = write_image_folder(tmp_path / "photos", per_split=(("train", 8), ("val", 4), ("test", 3)))
     dataset = datasets.load_dataset(f"folder:{root}")
@@ -70,6 +71,7 @@ def test_a_split_folder_keeps_its_splits_and_export_evaluates_its_test_split(tmp
     assert "split `test`" in open(exported.card).read()
 
 
+@pytest.mark.slow  # trains
 def test_training_writes_split_csv_says_the_counts_and_leaves_the_folder_as_it_was(tmp_path, capsys):
     root = write_class_folder(tmp_path / "photos", {"daisy": 20, "rose": 20})
     (root / "rose" / "notes.txt").write_text("not a photo")

@@ -11,7 +11,7 @@ import tensorflow as tf
 from ai_edge_litert import schema_py_generated as tfl
 from ai_edge_litert.interpreter import Interpreter
 
-from mobilenet.exporting.metadata import add_metadata, read_metadata
+from mobilenet.flatbuffer.metadata import add_metadata, read_metadata, read_preprocessing
 
 LABELS = ["cat", "dog", "parrot"]
 
@@ -87,7 +87,19 @@ def test_round_trip(tflite_model):
         "input_std": 1.0,
         "labels": LABELS,
         "associated_files": ["labels.txt"],
+        "preprocessing": None,
     }
+
+
+def test_the_model_s_preprocessing_travels_in_an_entry_of_its_own(tflite_model):
+    """TFLite metadata has no crop: our entry carries it, and adding again replaces it."""
+    first = add_metadata(tflite_model, name="n", description="d", labels=LABELS,
+                         preprocessing={"resolution": 8, "crop_fraction": 0.875})
+    again = add_metadata(first, name="n", description="d", labels=LABELS, preprocessing={"crop_fraction": 1.0})
+    assert read_metadata(first)["preprocessing"] == {"resolution": 8, "crop_fraction": 0.875}
+    assert read_preprocessing(again) == {"crop_fraction": 1.0}
+    names = [entry.Name().decode() for entry in metadata_entries(again)]
+    assert names.count("mobilenet_preprocessing") == names.count("TFLITE_METADATA") == 1
 
 
 def test_file_layout(tflite_model):

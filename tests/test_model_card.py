@@ -11,11 +11,12 @@ import pytest
 
 from mobilenet.commands import evaluate as evaluate_command
 from mobilenet.data import class_names
-from mobilenet.exporting import release
-from mobilenet.measure import class_metrics, layer_latency
+from mobilenet.data import class_balance
+from mobilenet.exporting import comparison, release
+from mobilenet.measure import class_metrics
 from mobilenet.training import loop as training
 
-from conftest import tiny_config, write_image_folder
+from helpers import tiny_config, write_image_folder
 
 
 def test_per_class_metrics_equal_hand_computed_ones():
@@ -30,7 +31,7 @@ def test_per_class_metrics_equal_hand_computed_ones():
     assert rows[2] == {"class": "c", "precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 1}
     assert class_metrics.macro_average(rows)["recall"] == pytest.approx((2 / 3 + 0.5) / 3)
     assert class_metrics.top_confusions(matrix, ["a", "b", "c"], 2) == [("a", "b", 1), ("b", "c", 1)]
-    assert class_metrics.balanced_weights([30, 10]) == {0: pytest.approx(40 / 60), 1: 2.0}
+    assert class_balance.balanced_weights([30, 10]) == {0: pytest.approx(40 / 60), 1: 2.0}
 
 
 def test_wordnet_ids_get_their_names_from_keras_class_index(shared, tmp_path, monkeypatch):
@@ -54,21 +55,20 @@ def test_wordnet_ids_get_their_names_from_keras_class_index(shared, tmp_path, mo
 
 
 @pytest.fixture(scope="module")
-def exported(tmp_path_factory):
-    """A tiny run exported to int8 with its card."""
-    root = tmp_path_factory.mktemp("card")
-    folder = write_image_folder(root / "folder")
-    workdir = root / "run"
-    training.train(tiny_config(f"folder:{folder}", epochs=2), str(workdir))
-    result = release.export(str(workdir), threads=(1, 2), representative_samples=8, benchmark_runs=10)
+def exported(tiny_run, tmp_path_factory):
+    """The tiny run exported to int8 with its card, beside a copy of its best.keras."""
+    workdir, folder = tiny_run
+    output = tmp_path_factory.mktemp("card") / "tiny_int8.tflite"
+    result = release.export(str(workdir), output=str(output), threads=(1, 2), representative_samples=8,
+                            benchmark_runs=10)
     return result, folder
 
 
-def test_evaluate_writes_per_class_json_and_pictures(exported, tmp_path, capsys):
+def test_evaluate_writes_per_class_json_and_pictures(exported, tiny_run, tmp_path, capsys):
     result, folder = exported
     out = tmp_path / "evaluation.json"
     evaluate_command.run(["mobilenet evaluate", "--tflite", result.tflite, "--dataset", f"folder:{folder}",
-                          "--json", str(out)])  # returns: success (a failure exits)
+                          "--model", str(tiny_run[0] / "best.keras"), "--json", str(out)])  # a failure exits
     results = json.loads(out.read_text())
     assert {"top1", "top5", "per_class", "confusion_matrix", "keras"} <= set(results)  # the float model beside it
     for report in (results, results["keras"]):
@@ -112,7 +112,7 @@ def test_model_card_mediapipe_snippet_runs_as_written(exported, tmp_path, monkey
 @pytest.mark.slow  # end to end
 def test_latency_by_block_covers_the_whole_model(exported, capsys):
     result, _ = exported
-    rows, file_latency = layer_latency.block_latency(result.tflite, threads=(1,), runs=20)
+    rows, file_latency = comparison.block_latency(result.tflite, threads=(1,), runs=20)
     assert [row["block"] for row in rows] == ["stem", *[f"block {i}" for i in range(1, 14)], "head"]
     assert sum(row["mult_adds"] for row in rows) == result.report["mult_adds"]  # counted from the files
     assert sum(row["mult_adds_share"] for row in rows) == pytest.approx(1.0)

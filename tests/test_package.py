@@ -13,7 +13,7 @@ import pytest
 
 from mobilenet.__main__ import COMMANDS
 
-from conftest import REPO, run_script
+from helpers import REPO, run_script
 
 OFFICIAL = "models/mobilenet_v1_official"
 

@@ -11,9 +11,9 @@ import tensorflow as tf
 
 from mobilenet import figures, names
 from mobilenet.data import datasets, input_pipeline
-from mobilenet.selection import analysis, sweep, tables
+from mobilenet.selection import analysis, sweep_runner, tables
 
-from conftest import run_script, tiny_config
+from helpers import run_script, tiny_config
 
 # The tiny folder's images are 48 pixels on their short side: ρ 56 upsamples them.
 ALPHAS, RESOLUTIONS = (0.25, 0.5), (32, 56)
@@ -29,7 +29,7 @@ def read_rows(out):
 def swept(image_folder, tmp_path_factory):
     out = tmp_path_factory.mktemp("sweep")
     config = tiny_config(f"folder:{image_folder}", epochs=1)
-    rows = sweep.run_sweep(config, ALPHAS, RESOLUTIONS, str(out), latency_budget_ms=1000, doubled=True)
+    rows = sweep_runner.run_sweep(config, ALPHAS, RESOLUTIONS, str(out), latency_budget_ms=1000, doubled=True)
     return out, rows
 
 
@@ -120,13 +120,13 @@ def test_the_data_s_resolution_is_the_median_short_side_of_its_training_images(t
 
 
 def test_the_paper_grid_keeps_the_sides_the_data_has():
-    points = sweep.grid_points("paper", [0.25, 0.5, 0.75, 1.0], None, native_resolution=160)
+    points = sweep_runner.grid_points("paper", [0.25, 0.5, 0.75, 1.0], None, native_resolution=160)
     assert sorted(points) == sorted([(0.25, 128), (0.5, 128), (0.75, 128), (1.0, 128), (0.5, 96), (0.5, 160)])
     # A smaller dataset: α varies at the largest side it has under 128.
-    assert sorted(sweep.grid_points("paper", [0.25, 0.5], None, native_resolution=100)) == [(0.25, 96), (0.5, 96)]
-    assert len(sweep.grid_points("full", [0.5], None, native_resolution=100)) == 4  # the full grid is as asked
+    assert sorted(sweep_runner.grid_points("paper", [0.25, 0.5], None, native_resolution=100)) == [(0.25, 96), (0.5, 96)]
+    assert len(sweep_runner.grid_points("full", [0.5], None, native_resolution=100)) == 4  # the full grid is as asked
     with pytest.raises(ValueError, match="^resolutions 192,224 are all above the data's own resolution"):
-        sweep.grid_points("paper", [0.5], [192, 224], native_resolution=160)
+        sweep_runner.grid_points("paper", [0.5], [192, 224], native_resolution=160)
 
 
 def test_upsampled_models_are_marked_and_the_pick_says_so():
@@ -191,16 +191,16 @@ def test_point_labels_do_not_overlap_where_points_crowd():
 
 
 def test_paper_grid_is_one_factor_at_a_time():
-    points = sweep.grid_points("paper", [0.25, 0.5, 0.75, 1.0], [128, 160, 192, 224])
+    points = sweep_runner.grid_points("paper", [0.25, 0.5, 0.75, 1.0], [128, 160, 192, 224])
     assert sorted(points) == sorted([(0.25, 128), (0.5, 128), (0.75, 128), (1.0, 128), (0.5, 160), (0.5, 192),
                                      (0.5, 224)])
     with pytest.raises(ValueError, match="^grid must be full or paper, got 'half'"):
-        sweep.grid_points("half", [0.5], [128])
+        sweep_runner.grid_points("half", [0.5], [128])
 
 
 @pytest.mark.slow  # end to end
 def test_published_accuracy_beside_latency_measured_here(tmp_path):
-    rows = sweep.run_sweep(None, [0.25], [128, 160], str(tmp_path), accuracy_source="published",
+    rows = sweep_runner.run_sweep(None, [0.25], [128, 160], str(tmp_path), accuracy_source="published",
                            latency_budget_ms=1000)
     assert [(row["alpha"], row["resolution"], row["published_top1"]) for row in rows] == [
         (0.25, 128, 0.415), (0.25, 160, 0.455)]  # tensorflow/models research/slim/nets/mobilenet_v1.md
@@ -208,4 +208,4 @@ def test_published_accuracy_beside_latency_measured_here(tmp_path):
         assert row["latency_median_ms"] > 0 and row["int8_size_mb"] > 0.2  # a real int8 conversion, timed
     assert "Within 1000 ms: alpha 0.25, resolution 160" in (tmp_path / "sweep.md").read_text()
     with pytest.raises(ValueError, match="no published ImageNet top-1 for alpha 0.3, resolution 128"):
-        sweep.run_sweep(None, [0.3], [128], str(tmp_path), accuracy_source="published")
+        sweep_runner.run_sweep(None, [0.3], [128], str(tmp_path), accuracy_source="published")

@@ -18,25 +18,14 @@ from ai_edge_litert import schema_py_generated as schema
 
 from mobilenet.commands import cli
 from mobilenet.errors import ParameterError, StorageError
-from mobilenet.exporting import conversion
+from mobilenet.converting import conversion
 from mobilenet.training import distribution, loop as training
 
-from conftest import REPO, run_script, tiny_config, write_image_folder
+from helpers import REPO, history_epochs, run_script, tiny_config, write_image_folder
 
 
-def history_epochs(workdir):
-    with open(workdir / "history.csv") as file:
-        return [int(row["epoch"]) for row in csv.DictReader(file)]
-
-
-@pytest.fixture(scope="module")
-def trained_workdir(image_folder, tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("run")
-    training.train(tiny_config(f"folder:{image_folder}"), str(workdir))
-    return workdir
-
-
-def test_work_directory_holds_everything_export_needs(trained_workdir):
+def test_work_directory_holds_everything_export_needs(tiny_run):
+    trained_workdir, _ = tiny_run
     names = set(os.listdir(trained_workdir))
     assert {"config.json", "labels.txt", "history.csv", "tensorboard", "best.keras", "final.keras", "checkpoints"} <= names
     assert not [n for n in names if "partial" in n]
@@ -52,7 +41,9 @@ def test_work_directory_holds_everything_export_needs(trained_workdir):
     assert model.output.shape == (None, 3)
 
 
-def test_rerun_with_more_epochs_resumes(trained_workdir, image_folder, capsys):
+@pytest.mark.slow  # trains
+def test_rerun_with_more_epochs_resumes(tiny_run_copy, capsys):
+    trained_workdir, image_folder = tiny_run_copy
     # What a run killed while writing leaves behind goes at the next start.
     stale = [trained_workdir / ".history.partial-99999.csv", trained_workdir / "checkpoints" / ".epoch_0003.partial-99999.keras"]
     for path in stale:
@@ -64,6 +55,7 @@ def test_rerun_with_more_epochs_resumes(trained_workdir, image_folder, capsys):
     assert not any(path.exists() for path in stale)
 
 
+@pytest.mark.slow  # trains
 def test_full_disk_stops_with_a_message_and_loses_no_finished_epoch(image_folder, tmp_path, monkeypatch):
     """The disk fills while the checkpoint of epoch 2 is written."""
     save = keras.Model.save
@@ -92,11 +84,13 @@ def test_unwritable_workdir_is_refused_before_training(image_folder, tmp_path):
         training.train(tiny_config(f"folder:{image_folder}"), str(tmp_path / "a_file" / "run"))
 
 
-def test_workdir_of_another_run_is_refused(trained_workdir, image_folder):
+def test_workdir_of_another_run_is_refused(tiny_run_copy):
+    trained_workdir, image_folder = tiny_run_copy
     with pytest.raises(ValueError, match=r"holds another run \(alpha 0.25 -> 0.5\)"):
         training.train(tiny_config(f"folder:{image_folder}", alpha=0.5), str(trained_workdir))
 
 
+@pytest.mark.slow  # trains
 def test_backbone_from_keras_weights_file_stays_frozen(shared, image_folder, tmp_path):
     weights = str(shared / "models/keras_applications/mobilenet_2_5_224_tf_no_top.h5")
     config = tiny_config(f"folder:{image_folder}", init_from=weights, frozen_epochs=1, epochs=1)
@@ -170,13 +164,15 @@ def test_bad_config_raises_an_error_naming_the_field(image_folder, tmp_path, ove
         training.train(tiny_config(f"folder:{image_folder}", **overrides), str(tmp_path / "run"))
 
 
-def test_init_from_a_file_that_does_not_fit(image_folder, tmp_path, trained_workdir):
+def test_init_from_a_file_that_does_not_fit(image_folder, tmp_path, tiny_run):
+    trained_workdir, _ = tiny_run
     # A 0.25 model's weights do not fit a 0.5 model.
     config = tiny_config(f"folder:{image_folder}", alpha=0.5, init_from=str(trained_workdir / "final.keras"))
     with pytest.raises(ValueError, match="does not fit MobileNet V1 alpha 0.5"):
         training.train(config, str(tmp_path / "run"))
 
 
+@pytest.mark.slow  # trains
 def test_nan_loss_stops_training_with_a_message(image_folder, tmp_path):
     config = tiny_config(f"folder:{image_folder}", learning_rate=1e30, epochs=1, label_smoothing=0.0)
     with pytest.raises(training.TrainingDiverged, match="lower config.learning_rate"):
@@ -184,6 +180,7 @@ def test_nan_loss_stops_training_with_a_message(image_folder, tmp_path):
     assert not (tmp_path / "checkpoints").exists()
 
 
+@pytest.mark.slow  # trains
 def test_one_epoch_on_tfds_mock_data(shared, tmp_path):
     """The TFDS path (builder, split info, label names) with examples tfds.testing generates."""
     import tensorflow_datasets as tfds
@@ -282,6 +279,7 @@ def test_commands_turn_onednn_on_unless_the_environment_says(setting, monkeypatc
     assert dict(os.environ) == before  # what a command set is undone when it ends
 
 
+@pytest.mark.slow  # trains two models
 def test_a_second_model_in_the_process_sees_none_of_the_first_ones_settings(image_folder, tmp_path):
     """Mixed precision and a strategy are the first run's alone."""
     from keras.src.backend.tensorflow import trainer as tf_trainer

@@ -14,6 +14,7 @@ binary) and LiteRT.js (`npm ci`); without them the tests skip, and fail under CI
 """
 
 import base64
+import json
 import os
 import re
 import signal
@@ -30,13 +31,16 @@ import tensorflow_datasets as tfds
 
 from benchmarks import headless_chromium
 from mobilenet.data import input_pipeline
-from mobilenet.exporting import conversion, metadata, release
+from mobilenet.converting import conversion
+from mobilenet.exporting import release
+from mobilenet.flatbuffer import metadata
 from mobilenet.measure import litert
+from mobilenet.model import preprocessing
 from mobilenet.model import network as model_lib
 from mobilenet.training import loop as training
 from mobilenet.web import server as web_server
 
-from conftest import REPO, tiny_config, write_image_folder
+from helpers import REPO, tiny_config, write_image_folder
 
 OFFICIAL = "models/mobilenet_v1_official/mobilenet_v1_0.5_160_quant.tflite"
 VALIDATION_IMAGES = 50
@@ -219,6 +223,9 @@ def test_server_serves_the_exact_file_and_runtime_with_isolation_headers(shared)
             assert response.read() == model.read_bytes()
             assert response.headers["Content-Type"] == "application/octet-stream"
             assert "mobilenet_v1_0.5_160_quant.tflite" in response.headers["Content-Disposition"]
+        # What the page crops a file by that does not say (Google's): the library's own default.
+        with urllib.request.urlopen(server.url + "preprocessing.json") as response:
+            assert json.load(response)["crop_fraction"] == preprocessing.CROP_FRACTION
         expected = {"": "text/html", "app.js": "text/javascript",
                     "node_modules/@litertjs/core/dist/index.js": "text/javascript",
                     "node_modules/@litertjs/core/wasm/litert_wasm_threaded_internal.wasm": "application/wasm"}

@@ -1,4 +1,4 @@
-"""mobilenet.weight_averaging: the EMA of the weights, saved with batch-norm statistics of its own."""
+"""mobilenet.training.weight_averaging: the EMA of the weights, saved with batch-norm statistics of its own."""
 
 import csv
 
@@ -11,7 +11,7 @@ from mobilenet.errors import ParameterError
 from mobilenet.model import network as model_lib
 from mobilenet.training import batch_norm, loop as training, weight_averaging
 
-from conftest import tiny_config
+from helpers import tiny_config
 
 # A low momentum: the averages move apart from the weights within two tiny epochs.
 EMA = dict(ema=True, ema_momentum=0.9)
@@ -41,6 +41,7 @@ def arrays(variables):
     return [np.array(variable) for variable in variables]
 
 
+@pytest.mark.slow  # trains with EMA
 def test_the_averaged_weights_differ_from_the_trained_ones_and_are_those_saved(ema_run):
     workdir, _ = ema_run
     with open(workdir / "history.csv") as file:
@@ -53,6 +54,7 @@ def test_the_averaged_weights_differ_from_the_trained_ones_and_are_those_saved(e
         assert all(np.array_equal(s, a) for s, a in zip(saved_weights, averages)), saved
 
 
+@pytest.mark.slow  # trains with EMA
 def test_the_saved_batch_norm_statistics_are_those_of_the_averaged_network(ema_run):
     """The first batch norm's mean and variance in final.keras are those of its input, the
     stem convolution with the averaged weights, over the statistics batches; not the ones
@@ -71,6 +73,7 @@ def test_the_saved_batch_norm_statistics_are_those_of_the_averaged_network(ema_r
     assert not np.allclose(trained.moving_mean, mean, rtol=1e-3, atol=1e-5)
 
 
+@pytest.mark.slow  # trains with EMA
 def test_swapped_in_gives_the_trained_weights_and_statistics_back_exactly(ema_run):
     workdir, config = ema_run
     model = checkpoint(workdir, 2)
@@ -92,6 +95,7 @@ def test_without_ema_swapped_in_leaves_the_model_as_it_is(image_folder):
         assert all(np.array_equal(b, a) for b, a in zip(before, arrays(model.variables)))
 
 
+@pytest.mark.slow  # trains with EMA
 def test_ema_cannot_be_switched_in_the_middle_of_a_run(image_folder, ema_run):
     workdir, _ = ema_run
     config = tiny_config(f"folder:{image_folder}", **dict(EMA, ema=False, epochs=3))

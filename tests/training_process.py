@@ -2,7 +2,7 @@
 
   python tests/training_process.py FOLDER WORKDIR --epochs N [--strategy S] [--logical_cpus K] [--batch_size B]
 
-`mobilenet.train` on conftest.tiny_config, with a callback (the library's `callbacks` hook)
+`mobilenet.train` on helpers.tiny_config, with a callback (the library's `callbacks` hook)
 that prints the replica count and the digest of the weights each fit ends with. tests/test_distributed.py starts
 two of them as the workers of one job (TF_CONFIG in their environment); test_training.py one
 on K logical CPUs, which must be made before TensorFlow starts.
@@ -33,7 +33,7 @@ def main():
         tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * arguments.logical_cpus)
 
     import mobilenet
-    from conftest import tiny_config, weights_digest
+    from helpers import tiny_config, weights_digest
 
     class PrintWeightsDigest(keras.callbacks.Callback):
         def on_train_end(self, logs=None):

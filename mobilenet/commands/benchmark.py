@@ -26,6 +26,7 @@ def define_flags(flag_values, argv):
 
 
 def main(flag_values, arguments):
+    from mobilenet.flatbuffer import graph
     from mobilenet.measure import litert
 
     threads = cli.parse_threads(flag_values.threads)
@@ -34,16 +35,17 @@ def main(flag_values, arguments):
     content = litert.read_tflite(flag_values.tflite)
     results = latency.measure_latency(content, threads, flag_values.warmup, flag_values.runs)
     print(f"{flag_values.tflite}: batch 1, LiteRT + XNNPACK, {flag_values.runs} runs after {flag_values.warmup} warm-up")
-    print(latency.format_results(results, latency.mult_adds(content)))
+    print(latency.format_results(results, graph.mult_adds(content)))
 
 
 def _per_layer(flag_values, threads):
     from mobilenet import figures, files, names
+    from mobilenet.exporting import comparison
     from mobilenet.measure import layer_latency
 
     chart = names.picture_path(flag_values.tflite, "blocks")
     files.check_writable(chart, "tflite")
-    rows, file_latency = layer_latency.block_latency(flag_values.tflite, flag_values.model, threads, flag_values.runs)
+    rows, file_latency = comparison.block_latency(flag_values.tflite, flag_values.model, threads, flag_values.runs)
     print(f"{flag_values.tflite}: latency by block, batch 1, LiteRT + XNNPACK, median of {flag_values.runs} runs")
     print(layer_latency.format_rows(rows, file_latency))
     theirs = layer_latency.litert_benchmark(flag_values.tflite, threads, flag_values.runs)

@@ -18,16 +18,16 @@ def define_flags(flag_values, argv):
 
 
 def main(flag_values, arguments):
-    from mobilenet.model import costs, network
+    from mobilenet.model import complexity, network
 
     alphas = cli.parse_list(flag_values.alpha, "--alpha", float, "numbers > 0")
     resolutions = cli.parse_list(flag_values.resolution, "--resolution", int, "integers >= 32")
     if len(alphas) == 1 and len(resolutions) == 1:
         built = network.mobilenet_v1(alphas[0], resolutions[0], num_classes=flag_values.num_classes,
                                    variant=flag_values.variant)
-        print(costs.format_model_table(built))
+        print(complexity.format_model_table(built))
     else:
-        print(costs.format_grid_table(alphas, resolutions, flag_values.variant, flag_values.num_classes))
+        print(complexity.format_grid_table(alphas, resolutions, flag_values.variant, flag_values.num_classes))
 
 
 def run(argv=None):

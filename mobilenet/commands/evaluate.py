@@ -34,11 +34,12 @@ def define_flags(flag_values, argv):
 def main(flag_values, arguments):
     from mobilenet import figures, files, names  # after the environment is set up
     from mobilenet.data import class_names
+    from mobilenet.exporting import comparison
     from mobilenet.measure import evaluation
 
     if flag_values.json:
         files.check_writable(flag_values.json, "json")  # before the work, not after it
-    results = evaluation.evaluate_tflite(
+    results = comparison.evaluate_tflite(
         flag_values.tflite, flag_values.dataset, flag_values.data_dir, flag_values.split, flag_values.label_offset,
         flag_values.threads, flag_values.input_mean, flag_values.input_std, flag_values.model,
     )

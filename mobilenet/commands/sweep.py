@@ -43,11 +43,11 @@ def define_flags(flag_values, argv):
 
 
 def main(flag_values, arguments):
-    from mobilenet.selection import sweep
+    from mobilenet.selection import sweep_runner
 
     if arguments:
         raise ParameterError(f"unexpected arguments: {' '.join(arguments)}")
-    sweep.run_sweep(
+    sweep_runner.run_sweep(
         cli.config_from_flags(flag_values, SHORTCUTS),
         cli.parse_list(flag_values.alphas, "--alphas", float, "numbers > 0"),
         cli.parse_list(flag_values.resolutions, "--resolutions", int, "integers >= 32") if flag_values.resolutions

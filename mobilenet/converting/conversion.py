@@ -4,10 +4,10 @@ The int8 file is what a phone should run: integer kernels throughout, uint8 raw 
 pixels in (what Android camera pipelines and MediaPipe Tasks feed; they reject int8
 inputs), and uint8 or float32 class scores out. On request its input is float32 raw
 pixels instead (MediaPipe takes those too). Either way every op of it runs inside LiteRT's
-XNNPACK delegate: the converter gives float ends, and mobilenet.exporting.graph_surgery
+XNNPACK delegate: the converter gives float ends, and mobilenet.flatbuffer.graph_surgery
 puts the uint8 input and the softmax there, in forms XNNPACK takes. Every file carries
-TFLite metadata (name, normalisation, labels), so MediaPipe's ImageClassifier returns
-class names.
+TFLite metadata (name, normalisation, labels, and the model's preprocessing), so
+MediaPipe's ImageClassifier returns class names and every reader crops as the model wants.
 """
 
 import contextlib
@@ -18,8 +18,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from mobilenet.exporting import graph_surgery, metadata
 from mobilenet.errors import ParameterError
+from mobilenet.flatbuffer import graph, graph_surgery, metadata
+from mobilenet.model import preprocessing
 
 QUANTIZATIONS = ("int8", "float16", "dynamic", "float32")
 OUTPUT_TYPES = ("uint8", "float32")
@@ -144,9 +145,10 @@ def _representative_dataset(images, resolution):
         yield [np.asarray(image, np.float32)[None]]
 
 
-def export(model, quantization, class_names, name, description, calibration_images=None, output_type=None,
-           input_type=None):
-    """Converted bytes with TFLite metadata: raw-pixel input (mean 0, std 1) and labels."""
+def convert_classifier(model, quantization, class_names, name, description, calibration_images=None,
+                       output_type=None, input_type=None):
+    """Converted bytes with TFLite metadata: raw-pixel input (mean 0, std 1), labels, and the
+    model's preprocessing (its input side, evaluation crop and scaling)."""
     flatbuffer = convert(model, quantization, calibration_images, output_type, input_type)
     return metadata.add_metadata(
         flatbuffer,
@@ -156,4 +158,28 @@ def export(model, quantization, class_names, name, description, calibration_imag
         input_mean=0.0,  # the model scales pixels to [-1, 1] itself
         input_std=1.0,
         license="Apache-2.0",
+        preprocessing=preprocessing.Preprocessing(int(model.input.shape[1])).to_json(),
     )
+
+
+# Where each block of a standard MobileNet V1 ends: its layer names (keras.applications').
+BLOCK_ENDS = [("stem", "conv1_relu")] + [(f"block {block}", f"conv_pw_{block}_relu") for block in range(1, 14)]
+
+
+def convert_block_prefixes(model, content):
+    """{block name: `model` up to the end of that block, converted as the file `content` was}:
+    stem, block 1..13, then head (the whole model), for latency by block. The same
+    quantization and input type; int8 calibrated on random pixels (scales, not speed)."""
+    names = {layer.name for layer in model.layers}
+    if not all(layer in names for _, layer in BLOCK_ENDS):
+        raise ParameterError("{model}: not a standard MobileNet V1 (its blocks conv_pw_1..13 are not all there)")
+    settings = graph.conversion_settings(content)
+    calibration = random_calibration_images(int(model.input.shape[1]))
+    prefixes = {}
+    for block, layer in [*BLOCK_ENDS, ("head", None)]:
+        prefix = keras.Model(model.input, model.get_layer(layer).output) if layer else model
+        # A block's prefix ends in a feature map, which leaves an int8 file as float32; the
+        # head (the whole model) ends as the file does.
+        ends = settings if layer is None else {**settings, "output_type": None}
+        prefixes[block] = convert(prefix, calibration_images=calibration, **ends)
+    return prefixes

@@ -9,7 +9,8 @@ same pixels a phone's camera pipeline would give.
 import numpy as np
 import tensorflow as tf
 
-EVAL_CROP_FRACTION = 0.875  # the Inception/MobileNet evaluation crop
+from mobilenet.model import preprocessing
+
 # How JPEGs are decoded: the accurate integer IDCT (libjpeg's JDCT_ISLOW) that browsers,
 # Android and PIL use, so that an app's pixels are the evaluation's (mobilenet/web checks it).
 JPEG_DCT_METHOD = "INTEGER_ACCURATE"
@@ -82,9 +83,10 @@ def preprocess_for_train(image_bytes, resolution, seed, area_range=(0.08, 1.0)):
     return _to_pixels(image, resolution)
 
 
-def preprocess_for_eval(image_bytes, resolution):
-    """Central 87.5 % crop resized to ρ x ρ, as the paper's models were evaluated."""
-    image = tf.image.central_crop(decode(image_bytes), EVAL_CROP_FRACTION)
+def preprocess_for_eval(image_bytes, resolution, crop_fraction=preprocessing.CROP_FRACTION):
+    """The central `crop_fraction` of the image resized to ρ x ρ, as the paper's models were
+    evaluated (mobilenet.model.preprocessing)."""
+    image = tf.image.central_crop(decode(image_bytes), crop_fraction)
     return _to_pixels(image, resolution)
 
 
@@ -124,11 +126,11 @@ def train_images(dataset, resolution, batch_size, seed=0, area_range=(0.08, 1.0)
     return batches.prefetch(tf.data.AUTOTUNE)
 
 
-def eval_images(dataset, resolution, batch_size, split=None, cache=True):
+def eval_images(dataset, resolution, batch_size, split=None, cache=True, crop_fraction=preprocessing.CROP_FRACTION):
     """(uint8 pixels, label) batches of the eval split (or `split`), in file order."""
     examples = dataset.examples(split or dataset.eval_split)
     examples = examples.map(
-        lambda image, label, name: (preprocess_for_eval(image, resolution), label),
+        lambda image, label, name: (preprocess_for_eval(image, resolution, crop_fraction), label),
         num_parallel_calls=tf.data.AUTOTUNE,
     )
     if cache:

@@ -1,8 +1,7 @@
-"""Exporting: a trained Keras model in, a `.tflite` a phone runs out.
+"""Exporting: the release step. A trained run in; its `.tflite`, report and card out.
 
-Conversion to float32, float16, dynamic-range or full int8 (`conversion`), the TFLite
-metadata MediaPipe reads (`metadata`), the whole stage with its accuracy and latency
-report (`release`, defaults in `defaults`) and the model card beside the file
-(`model_card`). A new export format goes into `conversion`, with a row in
-tests/test_export.py.
+`release.export` converts (mobilenet.converting), measures the file it wrote
+(mobilenet.measure) and writes the report and the model card (`model_card`) beside it; its
+defaults are in `defaults`. `comparison` measures a file beside the Keras model it came
+from: accuracy (`evaluate_tflite`) and latency by block.
 """

@@ -14,8 +14,8 @@ import os
 import numpy as np
 
 from mobilenet import figures, files, machine, names
-from mobilenet.data import class_names
-from mobilenet.exporting import metadata
+from mobilenet.data import class_balance, class_names
+from mobilenet.flatbuffer import metadata
 from mobilenet.measure import class_metrics, litert
 from mobilenet.training.run_directory import RunDirectory
 
@@ -53,7 +53,7 @@ def write(tflite, content, report, results, model_path, dataset, train_counts):
 
     Args:
       content: the file's bytes.
-      report: release.run's report (costs, size, latency of the file and of float32).
+      report: the export's report (costs, size, latency of the file and of float32).
       results: the evaluation.Evaluation of the file (and the float model) on the eval split.
       model_path: the `.keras` file exported; its run directory, if any, gives the config
         and the training curves.
@@ -82,7 +82,7 @@ def write(tflite, content, report, results, model_path, dataset, train_counts):
         *_training_section(config, history, pictures, train_counts),
         *_accuracy_section(results, readable, pictures),
         *_latency_section(report),
-        *_how_to_run_section(name),
+        *_how_to_run_section(name, litert.TFLiteClassifier(content).preprocessing),
         *_limits_section(report, results, readable, config),
     ]
     path = names.card_path(tflite)
@@ -141,7 +141,7 @@ def _data_section(report, results, train_counts, readable):
              "| Class | Training images | Evaluation images |", "|---|---|---|"]
     lines += [f"| {name} | {train:,} | {int(evaluated):,} |"
               for name, train, evaluated in zip(readable, train_counts, eval_counts)]
-    ratio = class_metrics.imbalance(train_counts)
+    ratio = class_balance.imbalance(train_counts)
     if ratio > IMBALANCE_WARNING:
         lines += ["", f"**Warning: the classes are imbalanced, {ratio:.1f}:1 between the largest and the smallest "
                       "in training.** A model favours the large classes; `--config.class_weight=balanced` weights "
@@ -152,7 +152,7 @@ def _data_section(report, results, train_counts, readable):
 def _training_section(config, history, pictures, train_counts):
     if not config:
         return ["", "## Training", "", "Not from a training run of this project: no config or history to show."]
-    weights = ("balanced: " + ", ".join(f"{weight:.2f}" for weight in class_metrics.balanced_weights(train_counts).values())
+    weights = ("balanced: " + ", ".join(f"{weight:.2f}" for weight in class_balance.balanced_weights(train_counts).values())
                if config.get("class_weight") == "balanced" else "none (every image alike)")
     lines = ["", "## Training", "",
              f"{len(history)} of {config['epochs']} epochs of batch {config['batch_size']}, {config['optimizer']} "
@@ -229,7 +229,7 @@ def _latency_section(report):
     return lines
 
 
-def _how_to_run_section(name):
+def _how_to_run_section(name, preprocessing):
     return ["", "## How to run it", "",
             "Python, with MediaPipe Tasks (`pip install mediapipe`), the file and a `photo.jpg` in the current "
             "directory (the file's metadata gives the class names and the normalisation):", "",
@@ -237,8 +237,8 @@ def _how_to_run_section(name):
             "Android (Kotlin), with the same MediaPipe Tasks `ImageClassifier`:", "",
             "```kotlin", KOTLIN_SNIPPET.format(tflite=name).rstrip(), "```", "",
             "Or `python -m mobilenet predict --tflite FILE photo.jpg` here, and `python -m mobilenet web --tflite FILE` "
-            "in a browser. Apps should feed it as the evaluation did: the central 87.5 % of the picture, resized "
-            "(bilinear) to the input size."]
+            f"in a browser. Apps should feed it as the evaluation did (the file's metadata says so too): "
+            f"{preprocessing.describe()}."]
 
 
 def _limits_section(report, results, readable, config):

@@ -1,8 +1,9 @@
 """Export a trained model and report how accurate and how fast the `.tflite` is.
 
-The last stage: a training work directory (or a `.keras` file) in; the `.tflite`,
-`labels.txt` and `<name>.report.json` out, each written under a temporary name and
-renamed. `export(...)` is the whole stage; export_tflite.py is its command line.
+The release step: a training work directory (or a `.keras` file) in; the `.tflite`,
+`labels.txt`, `<name>.report.json` and the model card out, each written under a temporary
+name and renamed. `export(...)` is the whole step, and the one thing "export" means here;
+export_tflite.py is its command line.
 """
 
 import dataclasses
@@ -10,11 +11,12 @@ import json
 import os
 
 from mobilenet import files, names
+from mobilenet.converting import conversion
 from mobilenet.data import datasets, folders, input_pipeline
-from mobilenet.exporting import conversion, defaults, model_card
-from mobilenet.measure import evaluation, latency, litert
-from mobilenet.model import costs, network
 from mobilenet.errors import ParameterError
+from mobilenet.exporting import defaults, model_card
+from mobilenet.measure import evaluation, latency, litert
+from mobilenet.model import complexity, network
 from mobilenet.training.run_directory import RunDirectory
 
 
@@ -90,7 +92,7 @@ def export(workdir=None, model=None, dataset=None, **options):
         release = Release(model_path=model, dataset=dataset, output=output, **options)
     else:
         raise ParameterError("give {workdir} (a training run), or {model} with {dataset}")
-    return Exported(release.output, run(release))
+    return Exported(release.output, _export(release))
 
 
 def from_workdir(workdir, **overrides):
@@ -118,8 +120,8 @@ def from_workdir(workdir, **overrides):
     return Release(**settings)
 
 
-def run(release):
-    """Exports, evaluates and benchmarks; returns the report (also saved as report.json)."""
+def _export(release):
+    """Converts, evaluates and benchmarks; returns the report (also saved as report.json)."""
     conversion.check_quantization(release.quantization, release.output_type, release.input_type)
     litert.check_threads(release.threads)
     if release.quantization == "int8" and release.representative_samples < 1:
@@ -139,7 +141,7 @@ def run(release):
         )
     resolution = model.input.shape[1]
     calibration = input_pipeline.calibration_images(dataset, resolution, release.representative_samples, release.seed)
-    content = conversion.export(
+    content = conversion.convert_classifier(
         model,
         release.quantization,
         dataset.class_names,
@@ -155,7 +157,7 @@ def run(release):
     files.write_atomically(release.output, content)
     files.write_labels(output_dir, dataset.class_names)
 
-    cost = costs.model_cost(model)
+    cost = complexity.model_cost(model)
     report = {
         "tflite": os.path.basename(release.output),
         "quantization": release.quantization,
@@ -171,7 +173,7 @@ def run(release):
         report.update(_latency(model, content, release))
     if release.evaluate:
         classifier = litert.TFLiteClassifier(content, num_threads=max(release.threads, default=None))
-        results = evaluation.evaluate(classifier, dataset, keras_model=model)
+        results = evaluation.evaluate(classifier, dataset, reference=model.predict_on_batch)
         report.update(results.summary(), evaluation=results.to_json())
         if release.card:
             train_counts = datasets.class_counts(dataset, dataset.train_split)

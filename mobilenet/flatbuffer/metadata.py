@@ -13,6 +13,11 @@ The file layout is the one tflite_support's MetadataPopulator writes:
   the start of the whole file, and MediaPipe reads the entries in place, so they must
   be stored, not deflated.
 
+TFLite metadata has no field for the central crop a model is evaluated on, so the model's
+preprocessing (mobilenet.model.preprocessing: input side, crop fraction, the scaling the
+network applies) goes, as JSON, into a `Model.metadata` entry of its own, PREPROCESSING_NAME;
+runtimes skip entries they do not know.
+
 Why the metadata table is written with `flatbuffers.Builder` by hand: tflite-support
 0.4.4 (last release 2023) pins protobuf<4, which TensorFlow 2.21 cannot live with, and
 its schema code predates fields the current converter writes. MediaPipe ships a
@@ -26,6 +31,7 @@ current with the converter. Field slot numbers below are those of metadata_schem
 """
 
 import io
+import json
 import zipfile
 
 import flatbuffers
@@ -36,9 +42,10 @@ from flatbuffers.table import Table
 
 from mobilenet import names
 
-__all__ = ["add_metadata", "read_metadata"]
+__all__ = ["add_metadata", "read_metadata", "read_preprocessing"]
 
 METADATA_NAME = "TFLITE_METADATA"  # the Model.metadata entry readers look for
+PREPROCESSING_NAME = "mobilenet_preprocessing"  # ours: the model's preprocessing as JSON
 LABELS_FILE = names.LABELS
 _MODEL_IDENTIFIER = b"TFL3"
 _METADATA_IDENTIFIER = b"M001"
@@ -80,6 +87,7 @@ def add_metadata(
     license: str = "",  # noqa: A002 - the schema's field name
     input_mean: float = 0.0,
     input_std: float = 1.0,
+    preprocessing: dict | None = None,
 ) -> bytes:
     """Returns `model` (a .tflite image classifier) with image-classifier metadata.
 
@@ -88,7 +96,8 @@ def add_metadata(
     normalisation a runtime applies to pixels (0..255) before feeding a float32
     input: (pixel - mean) / std. Our models normalise inside, so the default
     0 and 1 (identity) is right for them; MediaPipe requires the normalisation
-    entry for float32 inputs and ignores it for uint8 ones. Any metadata and
+    entry for float32 inputs and ignores it for uint8 ones. `preprocessing` (a
+    Preprocessing's JSON) is stored beside, under PREPROCESSING_NAME. Any metadata and
     packed files the model already carries are replaced.
     """
     _check_tflite(model)
@@ -123,7 +132,10 @@ def add_metadata(
         input_stats=_input_stats(image.type, input_mean, input_std),
         output_stats=_output_stats(scores.type),
     )
-    _set_metadata_buffer(tflite, metadata, model)
+    _inline_buffers(tflite, model)
+    _set_metadata_buffer(tflite, METADATA_NAME, metadata)
+    if preprocessing is not None:
+        _set_metadata_buffer(tflite, PREPROCESSING_NAME, json.dumps(preprocessing, sort_keys=True).encode())
     builder = flatbuffers.Builder(len(model) + len(metadata) + 1024)
     builder.Finish(tflite.Pack(builder), file_identifier=_MODEL_IDENTIFIER)
 
@@ -142,11 +154,13 @@ def read_metadata(model: bytes) -> dict:
     Returns a dict with "name", "description", "version", "author", "license",
     "min_parser_version" (strings, "" when absent), "input_mean" and "input_std"
     (floats; lists for per-channel values; None without normalisation), "labels"
-    (from the packed labels file; [] without one) and "associated_files" (the names
-    packed in the model's zip).
+    (from the packed labels file; [] without one), "associated_files" (the names
+    packed in the model's zip) and "preprocessing" (the dict stored under
+    PREPROCESSING_NAME; None without one).
     """
     _check_tflite(model)
-    root = _metadata_root(model)
+    data = _metadata_entry(model, METADATA_NAME, _METADATA_IDENTIFIER)
+    root = Table(data, flatbuffers.encode.Get(flatbuffers.packer.uoffset, data, 0))
 
     mean = std = None
     labels_file = None
@@ -175,7 +189,17 @@ def read_metadata(model: bytes) -> dict:
         "input_std": _scalar_or_list(std),
         "labels": labels,
         "associated_files": sorted(packed),
+        "preprocessing": read_preprocessing(model),
     }
+
+
+def read_preprocessing(model: bytes) -> dict | None:
+    """The preprocessing stored under PREPROCESSING_NAME, or None (files made elsewhere)."""
+    _check_tflite(model)
+    try:
+        return json.loads(_metadata_entry(model, PREPROCESSING_NAME))
+    except ValueError:  # no such entry (json.JSONDecodeError is a ValueError too)
+        return None
 
 
 # --- Writing -----------------------------------------------------------------------
@@ -320,23 +344,27 @@ def _write_vector(b: flatbuffers.Builder, offsets: list[int]) -> int:
     return b.EndVector()
 
 
-def _set_metadata_buffer(tflite: tfl.ModelT, metadata: bytes, model: bytes) -> None:
-    """Stores `metadata` in a buffer named TFLITE_METADATA, replacing an earlier one."""
+def _inline_buffers(tflite: tfl.ModelT, model: bytes) -> None:
+    """Buffers kept outside the flatbuffer (offset > 1, a converter option for big models)
+    hold positions in the old file: inline them before repacking."""
     for buffer in tflite.buffers:
-        # Buffers kept outside the flatbuffer (offset > 1, a converter option for big
-        # models) hold positions in the old file: inline them before repacking.
         if buffer.offset > 1:
             buffer.data = np.frombuffer(model, np.uint8, buffer.size, buffer.offset)
             buffer.offset = buffer.size = 0
+
+
+def _set_metadata_buffer(tflite: tfl.ModelT, name: str, content: bytes) -> None:
+    """Stores `content` in a buffer that the Model.metadata entry `name` points to,
+    replacing an earlier one of that name."""
     data = tfl.BufferT()
-    data.data = np.frombuffer(metadata, dtype=np.uint8)
+    data.data = np.frombuffer(content, dtype=np.uint8)
     entries = tflite.metadata or []
     for entry in entries:
-        if entry.name.decode() == METADATA_NAME:
+        if entry.name.decode() == name:
             tflite.buffers[entry.buffer] = data
             return
     entry = tfl.MetadataT()
-    entry.name = METADATA_NAME
+    entry.name = name.encode()  # as a packed file's entries read back
     entry.buffer = len(tflite.buffers)
     tflite.buffers.append(data)
     tflite.metadata = [*entries, entry]
@@ -345,21 +373,22 @@ def _set_metadata_buffer(tflite: tfl.ModelT, metadata: bytes, model: bytes) -> N
 # --- Reading -----------------------------------------------------------------------
 
 
-def _metadata_root(model: bytes) -> Table:
-    """The ModelMetadata table in the model's TFLITE_METADATA buffer."""
+def _metadata_entry(model: bytes, name: str, identifier: bytes | None = None) -> bytes:
+    """The bytes of the model's Model.metadata entry `name`; ValueError without one, or
+    when they lack the flatbuffer file `identifier` expected."""
     tflite = tfl.Model.GetRootAs(model, 0)
     for i in range(tflite.MetadataLength()):
         entry = tflite.Metadata(i)
-        if entry.Name().decode() == METADATA_NAME:
+        if entry.Name().decode() == name:
             buffer = tflite.Buffers(entry.Buffer())
             if buffer.Offset() > 1:
                 data = bytes(model[buffer.Offset() : buffer.Offset() + buffer.Size()])
             else:
                 data = buffer.DataAsNumpy().tobytes()
-            if data[4:8] != _METADATA_IDENTIFIER:
-                raise ValueError("TFLITE_METADATA buffer lacks the 'M001' file identifier")
-            return Table(data, flatbuffers.encode.Get(flatbuffers.packer.uoffset, data, 0))
-    raise ValueError("the model has no TFLITE_METADATA")
+            if identifier and data[4:8] != identifier:
+                raise ValueError(f"{name} buffer lacks the {identifier.decode()!r} file identifier")
+            return data
+    raise ValueError(f"the model has no {name}")
 
 
 def _packed_files(model: bytes) -> dict[str, bytes]:

@@ -51,16 +51,3 @@ def recall_changes(quantized_rows, float_rows, count=5):
     """[(class, float recall, quantized recall)] of the classes whose recall fell most."""
     pairs = [(q["class"], f["recall"], q["recall"]) for q, f in zip(quantized_rows, float_rows)]
     return sorted(pairs, key=lambda pair: pair[2] - pair[1])[:count]
-
-
-def balanced_weights(counts):
-    """Keras' class_weight for inverse class frequency: n / (classes * count), 1 on average
-    over the images (scikit-learn's "balanced")."""
-    counts = np.asarray(list(counts), np.float64)
-    return {index: float(counts.sum() / (len(counts) * count)) for index, count in enumerate(counts) if count}
-
-
-def imbalance(counts):
-    """Largest over smallest class count (inf when a class has none)."""
-    counts = np.asarray(list(counts))
-    return float(counts.max() / counts.min()) if counts.min() else float("inf")

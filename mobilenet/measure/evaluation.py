@@ -1,12 +1,14 @@
 """Accuracy of a `.tflite` image classifier on a dataset split, with LiteRT.
 
-`evaluate_tflite(path, dataset)` runs the file through `ai_edge_litert` (the kernels
-Android runs) one image at a time, fed as an app feeds it: uint8 inputs get raw RGB
-pixels, float32 inputs get `(pixels - mean) / std` with mean and std from the file's
-metadata (as MediaPipe does) or as given. Works for files this project did not make,
-such as Google's published MobileNet V1 models (1001 outputs, class 0 "background"):
-the input size is read from the file and a one-class label offset is detected from the
-output size. `python -m mobilenet evaluate` is its command line.
+`evaluate(classifier, dataset)` runs the file (a mobilenet.measure.litert.TFLiteClassifier)
+one image at a time, fed as an app feeds it: uint8 inputs get raw RGB pixels, float32
+inputs get `(pixels - mean) / std` with mean and std from the file's metadata (as MediaPipe
+does) or as given, each picture cropped as the file's preprocessing says. Works for files
+this project did not make, such as Google's published MobileNet V1 models (1001 outputs,
+class 0 "background"): the input size is read from the file and a one-class label offset is
+detected from the output size. Whoever holds the float model the file came from passes its
+scores (`reference`), and the two are compared on the same pixels:
+mobilenet.exporting.comparison.evaluate_tflite does, and `python -m mobilenet evaluate`.
 """
 
 import dataclasses
@@ -16,52 +18,11 @@ import numpy as np
 import tensorflow_datasets as tfds
 from tqdm import tqdm
 
-from mobilenet.data import class_names, datasets, folders, input_pipeline
-from mobilenet.measure import class_metrics
-from mobilenet.model import network
+from mobilenet.data import class_names, input_pipeline
 from mobilenet.errors import ParameterError
-from mobilenet.measure.litert import TFLiteClassifier, read_tflite
-from mobilenet.training.run_directory import RunDirectory
+from mobilenet.measure import class_metrics
 
 IMAGENET_CLASSES = 1000
-
-
-def evaluate_tflite(tflite, dataset, data_dir=None, split=None, label_offset=None, threads=2, input_mean=None,
-                    input_std=None, model=None):
-    """The `.tflite` file `tflite` on `dataset`'s `split`: top-1, top-5, and per class.
-
-    Args:
-      tflite: the file's path.
-      dataset: a TFDS image-classification dataset name, or "folder:PATH".
-      data_dir: where TFDS keeps prepared datasets (None: TFDS' default).
-      split: the split to evaluate; None for the dataset's test split, else its validation
-        split (what export evaluates).
-      label_offset: model outputs before class 0; None to detect it.
-      threads: interpreter threads.
-      input_mean, input_std: float32 inputs only; None to read them from the metadata.
-      model: a `.keras` float model to evaluate on the same images beside the file; None
-        for the training run's best.keras when the file sits in its work directory.
-
-    A PATH/<class>/<image> folder is split as the training run beside the file split it
-    (its config's validation_fraction), else with the default share.
-
-    Returns:
-      An `Evaluation` (`.tflite.top1`, `.tflite.per_class`, `.keras`, `.to_json()` ...).
-    """
-    classifier = TFLiteClassifier(read_tflite(tflite), threads, input_mean, input_std)
-    model_path = model or trained_model_beside(tflite)
-    keras_model = None
-    if model_path:
-        keras_model = network.with_resolution(network.load_model(model_path, "model"), classifier.resolution)
-    run_config = RunDirectory(os.path.dirname(os.path.abspath(tflite))).read_config() or {}
-    fraction = run_config.get("validation_fraction", folders.VALIDATION_FRACTION)
-    return evaluate(classifier, datasets.load_dataset(dataset, data_dir, validation_fraction=fraction), split,
-                    label_offset, keras_model)
-
-
-def trained_model_beside(tflite):
-    """The best.keras of the training run whose work directory holds `tflite`, or None."""
-    return RunDirectory(os.path.dirname(os.path.abspath(tflite))).trained_model()
 
 
 def format_evaluation(evaluation, shown=5):
@@ -202,8 +163,10 @@ class _Tally:
                            class_metrics.macro_average(rows))
 
 
-def evaluate(classifier, dataset, split=None, label_offset=None, keras_model=None, batch_size=32, mistakes=16):
-    """The `.tflite`'s (and `keras_model`'s) accuracy on `split`, overall and per class.
+def evaluate(classifier, dataset, split=None, label_offset=None, reference=None, batch_size=32, mistakes=16):
+    """The `.tflite`'s accuracy on `split`, overall and per class, and the float model's
+    beside it when `reference` (a function of a uint8 image batch returning its class
+    scores, one per dataset class) is given.
 
     Returns an `Evaluation`, with the file's `mistakes` most confident wrong answers.
     """
@@ -220,9 +183,10 @@ def evaluate(classifier, dataset, split=None, label_offset=None, keras_model=Non
     to_class[to_output] = np.arange(len(class_names))
     other_column = classifier.num_outputs > len(class_names)
     columns = class_names + [class_metrics.OTHER] * other_column
-    tallies = {"tflite": _Tally(to_class)} | ({"keras": _Tally(to_class)} if keras_model is not None else {})
+    tallies = {"tflite": _Tally(to_class)} | ({"keras": _Tally(to_class)} if reference is not None else {})
     true, agreeing, confident_mistakes = [], 0, []
-    images = input_pipeline.eval_images(dataset, classifier.resolution, batch_size, split=split, cache=False)
+    images = input_pipeline.eval_images(dataset, classifier.resolution, batch_size, split=split, cache=False,
+                                        crop_fraction=classifier.preprocessing.crop_fraction)
     # No bar where the output is no terminal (a log file, CI): tqdm's disable=None.
     for pixels, labels in tqdm(images, total=-(-dataset.num_examples(split) // batch_size), desc=f"evaluating {split}",
                                unit="batch", disable=None):
@@ -236,8 +200,8 @@ def evaluate(classifier, dataset, split=None, label_offset=None, keras_model=Non
             confident_mistakes.append(Mistake(pixels[index], class_names[labels[index]], columns[to_class[best]],
                                               float(tflite_scores[index, best])))
         confident_mistakes = sorted(confident_mistakes, key=lambda mistake: -mistake.score)[:mistakes]
-        if keras_model is not None:
-            keras_scores = keras_model.predict_on_batch(pixels)
+        if reference is not None:
+            keras_scores = np.asarray(reference(pixels))
             # Keras' outputs are dataset classes; place them where the file's outputs are.
             keras_scores = np.pad(keras_scores, ((0, 0), (to_output[0], classifier.num_outputs - to_output[-1] - 1)))
             tallies["keras"].add(keras_scores, targets)
@@ -245,7 +209,7 @@ def evaluate(classifier, dataset, split=None, label_offset=None, keras_model=Non
     true = np.concatenate(true)
     reports = {name: tally.report(true, class_names, other_column) for name, tally in tallies.items()}
     return Evaluation(split, len(true), class_names, columns, reports["tflite"], reports.get("keras"),
-                      agreeing / len(true) if keras_model is not None else None, confident_mistakes)
+                      agreeing / len(true) if reference is not None else None, confident_mistakes)
 
 
 def _some(names, shown=5):

@@ -12,43 +12,17 @@ import time
 from concurrent import futures
 
 import numpy as np
-from ai_edge_litert import schema_py_generated as schema
 from ai_edge_litert.interpreter import Interpreter
 
 from mobilenet.errors import ParameterError
+from mobilenet.flatbuffer import graph
 from mobilenet.measure.litert import check_threads, read_tflite
 
-_BUILTIN = schema.BuiltinOperator
 THREADS = (1, 2)  # thread counts timed unless told otherwise (a phone's big cores: 1 to 4)
 WARMUP_RUNS = 20  # untimed invocations first
 TIMED_RUNS = 200
 BLOCK = 25  # runs of one file in a row, when several are timed interleaved
 REWARM = 3  # untimed invocations before each block
-
-
-def mult_adds(content):
-    """Mult-adds of the CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED ops of a `.tflite`.
-
-    Counted from tensor shapes: output elements times the filter's reduction size, the
-    convention of the paper (and of mobilenet.model.costs for the Keras model).
-    """
-    model = schema.ModelT.InitFromPackedBuf(content, 0)
-    total = 0
-    for subgraph in model.subgraphs:
-        for op in subgraph.operators:
-            code = model.operatorCodes[op.opcodeIndex]
-            builtin = max(code.builtinCode, code.deprecatedBuiltinCode)
-            if builtin not in (_BUILTIN.CONV_2D, _BUILTIN.DEPTHWISE_CONV_2D, _BUILTIN.FULLY_CONNECTED):
-                continue
-            output = np.prod(subgraph.tensors[op.outputs[0]].shape)
-            weights = subgraph.tensors[op.inputs[1]].shape
-            if builtin == _BUILTIN.CONV_2D:
-                total += int(output) * int(np.prod(weights[1:]))  # [out, kh, kw, in]
-            elif builtin == _BUILTIN.DEPTHWISE_CONV_2D:
-                total += int(output) * int(weights[1] * weights[2])  # [1, kh, kw, channels]
-            else:
-                total += int(output) * int(weights[1])  # [out, in]
-    return total
 
 
 def _time_interleaved(contents, num_threads, warmup, runs):
@@ -110,7 +84,7 @@ def compare(contents, threads=THREADS, warmup=WARMUP_RUNS, runs=TIMED_RUNS):
         raise ParameterError(f"{{warmup}} must be >= 0, got {warmup}")
     if runs < 1:
         raise ParameterError(f"{{runs}} must be >= 1, got {runs}")
-    total = {name: mult_adds(content) for name, content in contents.items()}
+    total = {name: graph.mult_adds(content) for name, content in contents.items()}
     results = {name: {} for name in contents}
     for num_threads in threads:
         for name, stats in _time_interleaved(contents, num_threads, warmup, runs).items():

@@ -8,8 +8,9 @@ from ai_edge_litert.compiled_model import CompiledModel
 from ai_edge_litert.hardware_accelerator import HardwareAccelerator
 from ai_edge_litert.interpreter import Interpreter
 
-from mobilenet.exporting import metadata
 from mobilenet.errors import ParameterError, one_line
+from mobilenet.flatbuffer import metadata
+from mobilenet.model.preprocessing import Preprocessing
 
 
 def check_threads(threads, parameter="threads"):
@@ -64,6 +65,8 @@ class TFLiteClassifier:
         except ValueError:
             info = {}
         self.labels = info.get("labels") or None
+        # How a picture becomes the input: the file's own word, else MobileNet's defaults.
+        self.preprocessing = Preprocessing.from_json(info.get("preprocessing"), self.resolution)
         self.input_mean = input_mean if input_mean is not None else info.get("input_mean", 0.0)
         self.input_std = input_std if input_std is not None else info.get("input_std", 1.0)
 

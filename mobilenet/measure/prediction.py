@@ -1,8 +1,8 @@
 """Classify image files with a `.tflite`, exactly as an app would.
 
-Each image is decoded, centrally cropped (87.5 %) and resized to the model's input
-size as uint8 pixels (`input_pipeline.preprocess_for_eval`, the evaluation's own
-preprocessing), run through LiteRT, and its top-k classes returned with scores. Class
+Each image is decoded, centrally cropped and resized to the model's input size as uint8
+pixels, as the file's preprocessing says (`input_pipeline.preprocess_for_eval`, the
+evaluation's own), run through LiteRT, and its top-k classes returned with scores. Class
 names come from `labels`, else the file's metadata, else labels.txt beside it.
 `python -m mobilenet predict` is its command line.
 """
@@ -57,7 +57,8 @@ def classify_image(classifier, labels, image_path, top_k=5):
     """[(class name, score)] of the `top_k` best classes for one image file."""
     try:
         image_bytes = tf.io.read_file(image_path)
-        pixels = input_pipeline.preprocess_for_eval(image_bytes, classifier.resolution).numpy()
+        pixels = input_pipeline.preprocess_for_eval(image_bytes, classifier.resolution,
+                                                    classifier.preprocessing.crop_fraction).numpy()
     except (tf.errors.NotFoundError, tf.errors.InvalidArgumentError):
         raise ParameterError(f"{image_path} is not a readable image (JPEG, PNG, BMP or GIF)", "images") from None
     scores = classifier(pixels)

@@ -14,6 +14,7 @@ import keras
 from keras import layers
 
 from mobilenet import names
+from mobilenet.model import preprocessing
 from mobilenet.errors import ParameterError, one_line
 
 # Table 1 after the first full convolution: (pointwise filters, depthwise stride) of the
@@ -169,7 +170,7 @@ def mobilenet_v1(
     inputs = keras.Input(shape=(resolution, resolution, 3), name="image")
     x = inputs
     if include_preprocessing:
-        x = layers.Rescaling(1 / 127.5, offset=-1.0, name="rescale_to_unit_range")(x)
+        x = layers.Rescaling(preprocessing.SCALE, offset=preprocessing.OFFSET, name="rescale_to_unit_range")(x)
     x = conv_bn_relu(x, int(FIRST_CONV_FILTERS * alpha), 3, 2, "conv1")
     for block_id, (filters, strides) in enumerate(SEPARABLE_BLOCKS, start=1):
         if variant == "shallow" and block_id in SHALLOW_REMOVED_BLOCKS:

@@ -5,8 +5,8 @@ do not change the time), so a hardware-aware Pareto front takes minutes, for a u
 fine-tune from ImageNet weights or wants an ImageNet classifier.
 """
 
-from mobilenet.exporting import conversion
-from mobilenet.model import costs, network
+from mobilenet.converting import conversion
+from mobilenet.model import complexity, network
 
 # ImageNet top-1 (%, single central crop) of the float MobileNet V1 checkpoints, from the
 # table of tensorflow/models research/slim/nets/mobilenet_v1.md (the 2018 release of the
@@ -26,7 +26,7 @@ def rows(points):
     for alpha, resolution in points:
         model = network.mobilenet_v1(alpha, resolution, num_classes=1000)
         contents[(alpha, resolution)] = conversion.convert(model, "int8", conversion.random_calibration_images(resolution))
-        cost = costs.model_cost(model)
+        cost = complexity.model_cost(model)
         table.append({"alpha": alpha, "resolution": resolution, "mult_adds_m": cost.mult_adds / 1e6,
                      "params_m": cost.params / 1e6, "int8_size_mb": len(contents[(alpha, resolution)]) / 1e6,
                      "published_top1": PUBLISHED_TOP1[(alpha, resolution)] / 100})

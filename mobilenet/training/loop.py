@@ -19,11 +19,10 @@ import keras
 import tensorflow as tf
 
 from mobilenet import configs, names
-from mobilenet.data import augmentation, datasets, input_pipeline
+from mobilenet.data import augmentation, class_balance, datasets, input_pipeline
 from mobilenet.errors import ParameterError, StorageError, TrainingDiverged, one_line
-from mobilenet.measure import class_metrics
 from mobilenet.model import network, transfer
-from mobilenet.training import batch_norm, distillation, distribution, weight_averaging
+from mobilenet.training import batch_norm, distillation, distribution, objective, weight_averaging
 from mobilenet.training.recorder import EpochRecorder, stop_on_signals
 from mobilenet.training.run_directory import Position, RunDirectory
 
@@ -131,7 +130,8 @@ def _train(config, run, user_callbacks):
         callbacks = [recorder, keras.callbacks.TensorBoard(output.file("tensorboard"), write_graph=False), averaged,
                      *user_callbacks]
         with stop_on_signals(recorder):
-            _fit_phases(model, config, strategy, dataset, teacher, steps_per_epoch, position, callbacks)
+            _fit_phases(model, config, strategy, dataset, teacher, steps_per_epoch, position, phases(config), recorder,
+                        callbacks)
         with averaged.swapped_in():
             output.save_model(model, names.FINAL_MODEL)
     if not chief:
@@ -186,9 +186,28 @@ def build_model(config, num_classes):
     )
 
 
-def _fit_phases(model, config, strategy, dataset, teacher, steps_per_epoch, position, callbacks):
-    """Fits from `position` to config.epochs. With transfer learning, the new head first
-    trains alone on a frozen backbone (config.frozen_epochs), then every layer; with
+@dataclasses.dataclass(frozen=True)
+class Phase:
+    """Epochs [start, end) trained with one optimizer, the backbone frozen or not."""
+
+    start: int
+    end: int
+    frozen: bool
+    learning_rate: float
+
+
+def phases(config):
+    """The phases of a run: with transfer learning the new head first trains alone on a frozen
+    backbone (config.frozen_epochs, at config.frozen_learning_rate), then every layer; the
+    first is empty without it."""
+    frozen_end = min(config.frozen_epochs, config.epochs)
+    return [Phase(0, frozen_end, True, config.frozen_learning_rate),
+            Phase(frozen_end, config.epochs, False, config.learning_rate)]
+
+
+def _fit_phases(model, config, strategy, dataset, teacher, steps_per_epoch, position, run_phases, recorder, callbacks):
+    """Fits from `position` through `run_phases`; `recorder` (the EpochRecorder among
+    `callbacks`) says where each fit starts and whether the loss diverged. With
     config.adapt_batch_norm, a new run first measures the backbone's batch-norm statistics
     on this data (mobilenet.training.batch_norm).
 
@@ -205,18 +224,16 @@ def _fit_phases(model, config, strategy, dataset, teacher, steps_per_epoch, posi
     eval_data = input_pipeline.eval_images(dataset, config.resolution, config.eval_batch_size).map(one_hot)
     if config.adapt_batch_norm and position == Position(0):
         batch_norm.adapt(model, training_stream(config, dataset))
-    recorder = callbacks[0]
-    frozen_end = min(config.frozen_epochs, config.epochs)
-    for phase_start, phase_end, frozen in [(0, frozen_end, True), (frozen_end, config.epochs, False)]:
-        if position.epoch >= phase_end:
+    for phase in run_phases:
+        if position.epoch >= phase.end:
             continue
-        if not model.compiled or transfer.backbone_is_frozen(model) != frozen:
+        if not model.compiled or transfer.backbone_is_frozen(model) != phase.frozen:
             with strategy.scope():
-                transfer.set_backbone_trainable(model, not frozen)
-                learning_rate = config.frozen_learning_rate if frozen else config.learning_rate
-                compile_model(model, config, learning_rate, (phase_end - phase_start) * steps_per_epoch, steps_per_epoch)
+                transfer.set_backbone_trainable(model, not phase.frozen)
+                compile_model(model, config, phase.learning_rate, (phase.end - phase.start) * steps_per_epoch,
+                              steps_per_epoch)
         # The epoch a checkpoint stopped in, finished alone; then the rest of the phase.
-        segments = [(position.epoch + 1, position.step)] * bool(position.step) + [(phase_end, 0)]
+        segments = [(position.epoch + 1, position.step)] * bool(position.step) + [(phase.end, 0)]
         for end, skipped_steps in segments:
             recorder.start(position)
             with distribution.multi_worker_fit(model), weight_averaging.trained_weights_kept(model), _progress_line_ended_on_error():
@@ -257,7 +274,7 @@ def _batch_stages(config, dataset, teacher):
     if teacher is not None:
         stages.append(distillation.teacher_targets(teacher))
     if config.class_weight == "balanced":
-        weights = class_metrics.balanced_weights(datasets.class_counts(dataset, dataset.train_split))
+        weights = class_balance.balanced_weights(datasets.class_counts(dataset, dataset.train_split))
         by_class = tf.constant([weights.get(label, 0.0) for label in range(dataset.num_classes)], tf.float32)
         stages.append(lambda images, targets: (
             images, targets, tf.gather(by_class, tf.argmax(targets[..., :dataset.num_classes], axis=-1))))
@@ -276,9 +293,9 @@ def compile_model(model, config, learning_rate, total_steps, steps_per_epoch):
         optimizer=_optimizer(config, learning_rate, total_steps, steps_per_epoch),
         # Labels are one-hot, or soft after MixUp and CutMix (mobilenet.data.augmentation),
         # followed by a teacher's scores when there is one (mobilenet.training.distillation).
-        loss=distillation.ClassificationLoss(config.label_smoothing, config.distillation_weight,
+        loss=objective.ClassificationLoss(config.label_smoothing, config.distillation_weight,
                                              config.distillation_temperature),
-        metrics=[distillation.TopKAccuracy(1, name="top1"), distillation.TopKAccuracy(5, name="top5")],
+        metrics=[objective.TopKAccuracy(1, name="top1"), objective.TopKAccuracy(5, name="top5")],
     )
 
 

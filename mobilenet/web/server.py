@@ -7,8 +7,10 @@ It serves, from a background thread, only what the page needs, all from this mac
 
 * the page, `mobilenet/web/page/` (index.html and its JavaScript modules);
 * the `.tflite` at `/model.tflite`: the file's bytes exactly as they are on disk, read
-  anew for each request (the page reads the labels, normalisation and quantization from
-  them itself);
+  anew for each request (the page reads the labels, normalisation, quantization and the
+  model's preprocessing from them itself);
+* at `/preprocessing.json`, MobileNet's own preprocessing (mobilenet.model.preprocessing),
+  which the page applies to a file that does not state its own (Google's);
 * LiteRT.js from `node_modules/@litertjs/` (installed by `npm ci` from package-lock.json):
   its ES modules and its WebAssembly builds.
 
@@ -18,8 +20,10 @@ without them browsers withhold SharedArrayBuffer and LiteRT.js's multi-threaded 
 cannot start. Only Python's standard `http.server` is used.
 """
 
+import dataclasses
 import email.utils
 import http.server
+import json
 import mimetypes
 import os
 import socket
@@ -27,12 +31,14 @@ import threading
 import urllib.parse
 
 from mobilenet.errors import ParameterError
+from mobilenet.model import preprocessing
 
 __all__ = ["WebServer", "serve", "find_node_modules"]
 
 PAGE_DIRECTORY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "page")
 REPOSITORY = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MODEL_PATH = "/model.tflite"
+PREPROCESSING_PATH = "/preprocessing.json"
 # The npm packages the page imports, below node_modules/.
 PACKAGES = ("@litertjs/core", "@litertjs/wasm-utils")
 _REQUIRED = ("@litertjs/core/dist/index.js", "@litertjs/core/wasm", "@litertjs/wasm-utils/dist/index.js")
@@ -164,6 +170,10 @@ def _handler(tflite, node_modules):
                 name = os.path.basename(tflite)
                 disposition = f"inline; filename=\"{_ascii(name)}\"; filename*=UTF-8''{urllib.parse.quote(name)}"
                 return self._send_file(tflite, send_body, {"Content-Disposition": disposition}, ".tflite")
+            if path == PREPROCESSING_PATH:
+                defaults = {field.name: field.default for field in dataclasses.fields(preprocessing.Preprocessing)
+                            if field.default is not dataclasses.MISSING}
+                return self._send(200, json.dumps(defaults).encode(), CONTENT_TYPES[".json"], {}, send_body)
             if path == "/":
                 path = "/index.html"
             for prefix, root in roots.items():

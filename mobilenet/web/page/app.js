@@ -29,6 +29,15 @@ let current = null;  // {info, model, fileName, threads}
 let queue = Promise.resolve();  // one inference at a time
 
 /** LiteRT.js, multi-threaded when the page is cross-origin isolated (the server's COOP/COEP headers). */
+let defaultsPromise = null;
+
+/** MobileNet's own preprocessing, for a file that does not state one (mobilenet/model/preprocessing.py). */
+function defaultPreprocessing() {
+  defaultsPromise ??= fetchBytes('/preprocessing.json', 'the default preprocessing')
+    .then(({bytes}) => JSON.parse(new TextDecoder().decode(bytes)));
+  return defaultsPromise;
+}
+
 function loadRuntime() {
   liteRtPromise ??= (async () => {
     let liteRt;
@@ -90,6 +99,8 @@ async function loadModelNow(source) {
   } catch (error) {
     throw new Error(`${fileName} cannot be used: ${error.message}`);
   }
+  // The central crop the model wants: its file's word, else MobileNet's (served from the library).
+  info.cropFraction = info.preprocessing?.crop_fraction ?? (await defaultPreprocessing()).crop_fraction;
   const liteRt = await loadRuntime();
   let model;
   try {
@@ -118,6 +129,7 @@ function summary({info, fileName, threads}) {
     inputStd: info.inputStd,
     labelsFile: info.labelsFile,
     labels: info.labels ? info.labels.length : 0,
+    cropFraction: info.cropFraction,
     threads,
     runtime: `LiteRT.js ${runtime.version}`.trim(),
     crossOriginIsolated: self.crossOriginIsolated === true,
@@ -170,10 +182,10 @@ async function imageBlob(source) {
   return {blob: new Blob([bytes], {type: response.headers.get('Content-Type') ?? ''}), name: fileNameOf(source, null)};
 }
 
-async function modelInput(source, resolution) {
+async function modelInput(source, info) {
   const {blob, name} = await imageBlob(source);
   const {rgba, width, height} = await decode(blob, name);
-  return {pixels: preprocessForEval(rgba, width, height, resolution), blob, name};
+  return {pixels: preprocessForEval(rgba, width, height, info.resolution, info.cropFraction), blob, name};
 }
 
 /** The input tensor's data: raw uint8 pixels, or float32 (pixel - mean) / std computed in float32. */
@@ -227,7 +239,7 @@ function classify(source) {
     try {
       const loaded = await requireModel();
       showError('');
-      const {pixels, blob, name} = await modelInput(source, loaded.info.resolution);
+      const {pixels, blob, name} = await modelInput(source, loaded.info);
       const {scores, latencyMs} = await infer(loaded, inputData(pixels, loaded.info));
       const labels = loaded.info.labels;
       const results = topK(scores, TOP_K).map((index) => ({
@@ -247,7 +259,7 @@ function classify(source) {
 function preprocess(source) {
   return serially(async () => {
     const loaded = await requireModel();
-    return Array.from((await modelInput(source, loaded.info.resolution)).pixels);
+    return Array.from((await modelInput(source, loaded.info)).pixels);
   });
 }
 

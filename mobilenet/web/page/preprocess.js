@@ -2,7 +2,7 @@
 //
 // mobilenet/data/input_pipeline.py::preprocess_for_eval (what `mobilenet predict`, the
 // evaluation and the calibration use) does, in TensorFlow:
-//   tf.image.central_crop(image, 0.875)                   offsets truncated, computed in float64
+//   tf.image.central_crop(image, fraction)                offsets truncated, computed in float64
 //   tf.image.resize(image, (n, n), method="bilinear")     half_pixel_centers=True, antialias=False, float32
 //   tf.cast(tf.clip_by_value(tf.round(x), 0, 255), uint8) round half to even
 // This module does the same arithmetic. TensorFlow's bilinear kernel
@@ -11,12 +11,10 @@
 // values computed in float64 and rounded once is the float32 result, so the pixels are
 // the same bytes as TensorFlow's, which tests/test_web.py checks.
 
-export const EVAL_CROP_FRACTION = 0.875;
-
 const f32 = Math.fround;
 
 /** The central crop tf.image.central_crop(image, fraction) keeps: {top, left, height, width}. */
-export function centralCropBox(height, width, fraction = EVAL_CROP_FRACTION) {
+export function centralCropBox(height, width, fraction) {
   const top = Math.trunc((height - height * fraction) / 2);
   const left = Math.trunc((width - width * fraction) / 2);
   return {top, left, height: height - 2 * top, width: width - 2 * left};
@@ -45,13 +43,13 @@ function roundHalfEven(x) {
 }
 
 /**
- * RGB uint8 pixels (size x size x 3, row-major) of the centre 87.5 % of an image,
- * resized as preprocess_for_eval does. `rgba` holds width x height RGBA pixels
+ * RGB uint8 pixels (size x size x 3, row-major) of the central `cropFraction` of an image
+ * (the model's, from its file or MobileNet's default), resized as preprocess_for_eval does. `rgba` holds width x height RGBA pixels
  * (ImageData.data); alpha is dropped, as tf.io.decode_image(channels=3) drops it.
  */
-export function preprocessForEval(rgba, width, height, size) {
+export function preprocessForEval(rgba, width, height, size, cropFraction) {
   if (!(width > 0 && height > 0)) throw new Error(`the image has no pixels (${width}x${height})`);
-  const crop = centralCropBox(height, width);
+  const crop = centralCropBox(height, width, cropFraction);
   const ys = interpolation(size, crop.height);
   const xs = interpolation(size, crop.width);
   const out = new Uint8Array(size * size * 3);

@@ -2,18 +2,22 @@
 //
 // LiteRT.js runs the model but reads neither its TFLite metadata nor its output
 // quantization, so this module reads them from the flatbuffer (schema.fbs and
-// metadata_schema.fbs, the same fields mobilenet/exporting/metadata.py writes and reads):
+// metadata_schema.fbs, the same fields mobilenet/flatbuffer/metadata.py writes and reads):
 //   * the input tensor: type (uint8 or float32) and shape [1, H, W, 3];
 //   * the output tensor: type, number of classes, quantization scale and zero point;
 //   * the metadata's input normalisation (mean, std) and the name of the labels file
 //     attached to the output tensor (AssociatedFile of type TENSOR_AXIS_LABELS);
-//   * the labels themselves, from the zip appended to the flatbuffer. mobilenet/exporting/metadata.py
+//   * the model's preprocessing (input side, central crop, scaling) that
+//     mobilenet/flatbuffer/metadata.py stores as JSON in a metadata entry of its own, when
+//     the file has one (null otherwise);
+//   * the labels themselves, from the zip appended to the flatbuffer. mobilenet/flatbuffer/metadata.py
 //     (like tflite_support) stores the entries uncompressed; deflated ones are inflated
 //     with the browser's DecompressionStream.
 
 const MODEL_IDENTIFIER = 'TFL3';
 const METADATA_IDENTIFIER = 'M001';
 const METADATA_NAME = 'TFLITE_METADATA';
+const PREPROCESSING_NAME = 'mobilenet_preprocessing';  // the model's preprocessing, as JSON
 
 // schema.fbs TensorType values and the names LiteRT.js uses for them.
 const TENSOR_TYPES = {0: 'float32', 1: 'float16', 2: 'int32', 3: 'uint8', 4: 'int64', 9: 'int8'};
@@ -187,7 +191,10 @@ export async function readTflite(bytes) {
       inputStd: 1,
       labels: null,
       labelsFile: null,
+      preprocessing: null,
     };
+    const preprocessing = metadataEntry(model, buffers, bytes, PREPROCESSING_NAME);
+    if (preprocessing) info.preprocessing = JSON.parse(new TextDecoder().decode(preprocessing));
     const metadata = metadataTable(model, buffers, bytes);
     if (metadata) Object.assign(info, await readMetadata(metadata, bytes));
     return info;
@@ -219,19 +226,25 @@ function tensorInfo(tensor) {
   return {type, shape, scale: scales[0] ?? 0, zeroPoint: Number(zeroPoints[0] ?? 0n)};
 }
 
-function metadataTable(model, buffers, bytes) {
+/** The bytes of the model's metadata entry `name` (null without one). */
+function metadataEntry(model, buffers, bytes, name) {
   for (const entry of model.tables(MODEL.metadata)) {
-    if (entry.string(METADATA.name) !== METADATA_NAME) continue;
+    if (entry.string(METADATA.name) !== name) continue;
     const buffer = buffers[entry.uint32(METADATA.buffer)];
-    if (!buffer) throw new TfliteFormatError('TFLITE_METADATA names a buffer that does not exist');
+    if (!buffer) throw new TfliteFormatError(`${name} names a buffer that does not exist`);
     const offset = buffer.uint64(BUFFER.offset);
-    const data = offset > 1 ? bytes.subarray(offset, offset + buffer.uint64(BUFFER.size)) : buffer.bytes(BUFFER.data);
-    if (data.length < 8 || identifier(data) !== METADATA_IDENTIFIER) {
-      throw new TfliteFormatError("the TFLITE_METADATA buffer lacks the 'M001' identifier");
-    }
-    return Table.root(new DataView(data.buffer, data.byteOffset, data.byteLength));
+    return offset > 1 ? bytes.subarray(offset, offset + buffer.uint64(BUFFER.size)) : buffer.bytes(BUFFER.data);
   }
   return null;
+}
+
+function metadataTable(model, buffers, bytes) {
+  const data = metadataEntry(model, buffers, bytes, METADATA_NAME);
+  if (!data) return null;
+  if (data.length < 8 || identifier(data) !== METADATA_IDENTIFIER) {
+    throw new TfliteFormatError("the TFLITE_METADATA buffer lacks the 'M001' identifier");
+  }
+  return Table.root(new DataView(data.buffer, data.byteOffset, data.byteLength));
 }
 
 async function readMetadata(root, bytes) {
@@ -275,7 +288,7 @@ function splitLines(text) {
  * no such entry). The end-of-central-directory record is found from the end of the
  * file; offsets are corrected by the zip's position, as Python's zipfile does, so a
  * zip whose offsets count from its own start reads as well as one whose offsets count
- * from the start of the .tflite (what mobilenet/exporting/metadata.py writes).
+ * from the start of the .tflite (what mobilenet/flatbuffer/metadata.py writes).
  */
 export async function readZipEntry(bytes, name) {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);

@@ -74,7 +74,9 @@ $(WORKDIR)/final.keras: | install
 tflite: $(WORKDIR)/final.keras
 	$(BIN)/python export_tflite.py --workdir $(WORKDIR) --quantization $(QUANTIZATION)
 
+# Benchmark-only packages (scikit-learn's linear probe) on top of what the tests install.
 bench: install
+	$(BIN)/python -m pip install --quiet -r requirements-bench.txt
 	$(BIN)/python -m benchmarks.run_all $(BENCH_SECTIONS)
 
 # The α × ρ sweep, then docs/PAPER_TABLES.md with its table and plots (docs/sweep.md,

@@ -21,7 +21,10 @@ from benchmarks import accuracy, common
 from mobilenet.data import datasets
 from mobilenet.training import batch_norm, loop
 
-# The recipe before 2026-12-02: configs/finetune.py then, as overrides of today's.
+# The recipe this section studies, configs/finetune.py from 2026-12-02 to 2026-12-06: a head trained by
+# SGD on the frozen backbone, then every layer (today's fits the head instead: few_photos section).
+UNFREEZING = dict(fit_head=False, min_steps_per_phase=0, frozen_epochs=5, frozen_learning_rate=0.1)
+# The recipe before 2026-12-02, as overrides of that one.
 BEFORE = dict(adapt_batch_norm=False, batch_norm_momentum=0.99, warmup_epochs=0)
 WORKDIR = os.path.join("runs", "fine_tuning")
 DROP_TARGET, GAIN_TARGET = 0.02, 0.02  # at most 2 points below the frozen phase's best; 2 points above it at the end
@@ -66,7 +69,12 @@ def summary(history, frozen_epochs):
 
 
 def run():
-    fine_tunes = {name: spec for name, spec in accuracy.runs().items() if spec[0].frozen_epochs}
+    fine_tunes = {}
+    for name, (config, _, target) in accuracy.runs().items():
+        if config.init_from:
+            config.update(UNFREEZING)
+            slug = "folder" if "folder" in name else "imagenette"
+            fine_tunes[name] = (config, os.path.join(WORKDIR, f"{slug}_unfreezing"), target)
     lines = ["## Fine-tuning: when the backbone unfreezes", "",
              "α 0.25, ρ 160 from Keras' ImageNet weights, 5 epochs on a frozen backbone then every layer "
              "(`python -m benchmarks.run_all fine_tuning`; runs in runs/fine_tuning/). Validation top-1: the frozen "
@@ -90,7 +98,8 @@ def run():
             before.update(BEFORE)
             results["before"] = summary(loop.train(before, os.path.join(WORKDIR, "imagenette_before")).history,
                                         before.frozen_epochs)
-        results["configs/finetune.py"] = summary(loop.train(config, workdir).history, config.frozen_epochs)
+        results["configs/finetune.py of 2026-12-02"] = summary(loop.train(config, workdir).history,
+                                                               config.frozen_epochs)
         for name, result in results.items():
             drop = result["lowest"] - result["frozen_best"]
             mark = " ✓" if -drop <= DROP_TARGET else ""
@@ -98,7 +107,7 @@ def run():
             lines.append(f"| {short} | {name} | {result['frozen_best']:.4f} | {result['lowest']:.4f} "
                          f"({result['lowest_epoch']}) | {100 * drop:+.1f} points{mark} | {result['final']:.4f} | "
                          f"{100 * gain:+.1f} points{' ✓' if gain >= GAIN_TARGET else ''} |")
-        curves[short] = {name: results[name]["curve"] for name in ("before", "configs/finetune.py")}
+        curves[short] = {name: results[name]["curve"] for name in ("before", "configs/finetune.py of 2026-12-02")}
         if short == "small folder":
             diagnosis = results["before, statistics measured before each validation (diagnosis)"]
             warmed = next(result for name, result in results.items() if "warmed up" in name)

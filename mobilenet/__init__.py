@@ -9,6 +9,7 @@ The Python API, what a notebook calls (the README's "Python API" shows it in use
   mobilenet.measure_latency(exported.tflite, threads=(1, 2))
   mobilenet.classify(exported.tflite, ["photo.jpg"])
   mobilenet.run_sweep(config, [0.25, 0.5], [128, 160], "runs/sweep", latency_budget_ms=2)
+  model = mobilenet.load_model(run.best_model)              # a saved model, in any script (Keras safe mode)
   model = mobilenet.mobilenet_v1(alpha=0.5, resolution=160, num_classes=10)
   mobilenet.model_cost(model).mult_adds
 
@@ -31,6 +32,7 @@ _API = {
     "classify": "mobilenet.measure.prediction",
     "run_sweep": "mobilenet.selection.sweep_runner",
     "mobilenet_v1": "mobilenet.model.network",
+    "load_model": "mobilenet.model.network",
     "model_cost": "mobilenet.model.complexity",
     "Error": "mobilenet.errors",
     "ParameterError": "mobilenet.errors",

@@ -6,7 +6,9 @@ Imports nothing heavy: the Makefile asks it for the default work directory.
 
 import os
 
-BEST_MODEL = "best.keras"  # in a run directory: the model of the best validation top-1, what export takes
+# In a run directory: the model kept (mobilenet.training.recorder.kept_epoch), what export takes.
+BEST_MODEL = "best.keras"
+LEADER_MODEL = "leader.keras"  # in a run directory: the model of the highest validation top-1 so far
 FINAL_MODEL = "final.keras"  # in a run directory: the model after the last epoch
 LABELS = "labels.txt"  # class names, one a line: in a run directory and beside every exported file
 SPLIT_CSV = "split.csv"  # in a run directory on a folder dataset: every image's split (path, class, split)
@@ -28,6 +30,11 @@ def default_workdir(alpha, resolution, variant="standard"):
 
 def tflite_name(alpha, resolution, quantization, float_input=False):
     return f"{model_name(alpha, resolution)}_{quantization}{'_float_input' * float_input}.tflite"
+
+
+def micro_tflite_name(alpha, resolution):
+    """A microcontroller's file (TensorFlow Lite Micro: int8 in and out), never the phone's name."""
+    return f"{model_name(alpha, resolution)}_int8_micro.tflite"
 
 
 def beside(path, suffix):

@@ -44,8 +44,11 @@ def probe_workdir(shared, tmp_path_factory):
 def pretrained(shared):
     """MobileNet V1 α 0.25 at 96 pixels with the shared ImageNet backbone and a new 10-class head,
     untrained: features worth comparing Keras and LiteRT on, without training."""
+    import keras
+
     from mobilenet.model import transfer
 
+    keras.utils.set_random_seed(0)  # the new head's weights: the same in every process
     model = model_lib.mobilenet_v1(0.25, 96, num_classes=10)
     transfer.load_backbone_weights(model, str(shared / "models/keras_applications/mobilenet_2_5_224_tf_no_top.h5"),
                                    0.25, 96)
@@ -199,7 +202,7 @@ def test_float16_and_dynamic_exports_track_keras(pretrained, imagenette_pixels, 
     tflite_scores = np.stack([classifier(image) for image in pixels])
     keras_scores = model.predict_on_batch(pixels)
     # Dynamic range quantizes activations on the fly: scores move, the top class rarely.
-    assert np.mean(np.abs(tflite_scores - keras_scores)) < 0.02
+    assert np.mean(np.abs(tflite_scores - keras_scores)) < 0.03
     assert np.mean(tflite_scores.argmax(1) == keras_scores.argmax(1)) >= 14 / 16
 
 
@@ -255,7 +258,8 @@ def test_official_model_evaluates_on_imagenette_through_the_cli(shared, tmp_path
         "--split", "validation[:200]", "--json", str(tmp_path / "official.json"),
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    top1 = float(result.stdout.split("top-1 ")[1].split(",")[0])
+    top1 = float(result.stdout.split("top-1 ")[1].split()[0])
+    assert "on 200 images" in result.stdout  # the figure says on how many
     assert top1 > 0.4  # 1000-way ImageNet classes; 10-way chance would be 0.001
     results = json.loads((tmp_path / "official.json").read_text())
     matrix = np.array(results["confusion_matrix"])

@@ -94,3 +94,19 @@ def test_preprocessing_is_the_same_eagerly_and_inside_tf_data(image_folder, stag
         in_tf_data = next(iter(tf.data.Dataset.from_tensors(path.read_bytes()).map(preprocess)))
         assert eager.shape == (40, 40, 3) and eager.dtype == tf.uint8
         np.testing.assert_array_equal(eager, in_tf_data)
+
+
+def test_every_format_the_messages_name_is_read(tmp_path):
+    """input_pipeline.READABLE_FORMATS is what decode reads: each format, lossless where it can be."""
+    from PIL import Image
+
+    pixels = np.random.default_rng(0).integers(0, 256, (12, 16, 3), dtype=np.uint8)
+    for name in ("JPEG", "PNG", "BMP", "GIF", "WebP"):
+        assert name in ip.READABLE_FORMATS
+        path = tmp_path / f"image.{name.lower()}"
+        options = {"lossless": True} if name == "WebP" else {"quality": 100} if name == "JPEG" else {}
+        Image.fromarray(pixels).save(path, format=name.upper(), **options)
+        decoded = ip.decode(tf.io.read_file(str(path))).numpy()
+        assert decoded.shape == (12, 16, 3), name
+        if name in ("PNG", "BMP", "WebP"):  # lossless: the very pixels
+            np.testing.assert_array_equal(decoded, pixels, err_msg=name)

@@ -109,13 +109,15 @@ def test_no_two_library_modules_share_a_file_name():
     assert not shared, shared
 
 
-# `mobilenet.a.b` or `mobilenet/a/b.py` as written in a file; not a part of another dotted
+# A dotted name such as `mobilenet.errors.ParameterError`, or a path such as
+# `mobilenet/flatbuffer/graph.py`, as written in a file; not a part of another dotted
 # name (keras.applications.mobilenet) or of a path elsewhere.
 MENTION = re.compile(r"(?<![\w./-])mobilenet([./][A-Za-z_][A-Za-z0-9_]*)+")
 
 
 def resolves(mention):
-    """Whether `mobilenet.a.b` names a module or an attribute of one, or `mobilenet/a/b` a path."""
+    """Whether a dotted mention (`mobilenet.errors.ParameterError`) names a module or an attribute
+    of one, or a slashed one (`mobilenet/flatbuffer/graph.py`) a path."""
     if "/" in mention:
         path = REPO / mention
         return path.exists() or path.with_suffix(".py").exists()

@@ -110,9 +110,9 @@ def test_model_card_mediapipe_snippet_runs_as_written(exported, tmp_path, monkey
 
 
 @pytest.mark.slow  # end to end
-def test_latency_by_block_covers_the_whole_model(exported, capsys):
+def test_latency_by_block_covers_the_whole_model(exported, tiny_run, capsys):
     result, _ = exported
-    rows, file_latency = comparison.block_latency(result.tflite, threads=(1,), runs=20)
+    rows, file_latency = comparison.block_latency(result.tflite, str(tiny_run[0] / "best.keras"), threads=(1,), runs=20)
     assert [row["block"] for row in rows] == ["stem", *[f"block {i}" for i in range(1, 14)], "head"]
     assert sum(row["mult_adds"] for row in rows) == result.report["mult_adds"]  # counted from the files
     assert sum(row["mult_adds_share"] for row in rows) == pytest.approx(1.0)

@@ -126,3 +126,13 @@ def test_the_readme_report_is_the_one_docs_benchmarks_measured():
     row = re.search(rf"^\| {re.escape(name)} \| ([\d.]+) MB \| ([\d.]+) \| ([\d.]+) \| ([\d.]+) \|", benchmarks, re.MULTILINE)
     assert row, f"no row for {name} in docs/BENCHMARKS.md"
     assert row.groups() == (size, keras_top1, top1, top5)
+
+
+def test_a_saved_model_loads_in_a_user_s_own_script_with_one_call(tiny_run):
+    """A fresh process that imports only mobilenet: one call loads best.keras, and it predicts."""
+    script = ("import sys, numpy, mobilenet\n"
+              "model = mobilenet.load_model(sys.argv[1])\n"
+              "print(model.name, model.predict(numpy.zeros((1, 32, 32, 3), 'uint8'), verbose=0).shape)\n")
+    result = run_script("-c", script, str(tiny_run[0] / "best.keras"))
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split() == ["mobilenet_v1_0.25_32", "(1,", "3)"]

@@ -18,6 +18,7 @@ from ai_edge_litert import schema_py_generated as schema
 
 from mobilenet.commands import cli
 from mobilenet.errors import ParameterError, StorageError
+from mobilenet.training.recorder import kept_epoch
 from mobilenet.converting import conversion
 from mobilenet.training import distribution, loop as training
 
@@ -37,6 +38,10 @@ def test_work_directory_holds_everything_export_needs(tiny_run):
     with open(trained_workdir / "history.csv") as file:
         row = next(csv.DictReader(file))
     assert {"loss", "top1", "top5", "val_top1", "val_top5", "learning_rate", "seconds"} <= set(row)
+    # A top-1 on a fixed split says on how many images, and on so few, its 95 % Wilson interval.
+    assert float(row["val_examples"]) == 12
+    assert float(row["val_top1_low"]) <= float(row["val_top1"]) <= float(row["val_top1_high"])
+    assert "leader.keras" in names
     model = keras.saving.load_model(trained_workdir / "final.keras", safe_mode=True)
     assert model.output.shape == (None, 3)
 
@@ -151,7 +156,8 @@ def test_mixed_precision_trains_in_bfloat16_and_exports_as_float32(image_folder,
     [
         ({"init_from": "/no/such/weights.h5"}, "^init_from /no/such/weights.h5: no such .h5 or .keras file"),
         ({"batch_size": 0}, "^config.batch_size must be >= 1"),
-        ({"batch_size": 1000}, "^config.batch_size 1000 is larger than the train split"),
+        ({"min_steps_per_phase": -1}, "^config.min_steps_per_phase must be >= 0"),
+        ({"fit_head": True}, "^config.fit_head needs config.init_from"),
         ({"epochs": 0}, "^config.epochs must be >= 1"),
         ({"alpha": 0.0}, "^alpha must be a number > 0"),
         ({"resolution": 16}, "^resolution must be an integer >= 32"),
@@ -250,11 +256,42 @@ def test_off_a_terminal_training_prints_one_line_per_epoch_and_no_progress_bars(
     lines = piped.splitlines()
     assert lines[0].startswith(f"folder:{image_folder}: 3 classes; images: train 24, validation 12 (val)")
     assert [line.split(":")[0] for line in lines[1:3]] == ["Epoch 1/2", "Epoch 2/2"]
-    assert re.fullmatch(r"Epoch 2/2: loss \d+\.\d{4}, top-1 \d\.\d{4}, validation top-1 \d\.\d{4} \(best \d\.\d{4}\), "
-                        r"\d+ s", lines[2]), lines[2]
+    assert re.fullmatch(r"Epoch 2/2: loss \d+\.\d{4}, top-1 \d\.\d{4}, validation top-1 \d\.\d{4} on 12 images "
+                        r"\(95 % interval \d\.\d{4}-\d\.\d{4}\)( \(kept: epoch 1\))?, \d+ s", lines[2]), lines[2]
     assert lines[3].startswith("Trained ") and len(lines) == 4
     # On a terminal, as before: Keras' progress bars, redrawn in place.
     assert "━" in train_py_output(image_folder, tmp_path / "terminal", on_a_terminal=True)
+
+
+@pytest.mark.slow  # trains
+def test_a_batch_larger_than_the_data_is_capped_with_a_notice(image_folder, tmp_path, capsys):
+    history = training.train(tiny_config(f"folder:{image_folder}", batch_size=1000, epochs=1), str(tmp_path)).history
+    assert "config.batch_size 1000 is larger than the 24 training images: batches of 24" in capsys.readouterr().out
+    assert [row["epoch"] for row in history] == [1]
+
+
+def test_a_phase_takes_at_least_its_minimum_of_steps():
+    """Schedules stated in epochs hold on a few photos: an epoch takes more steps when a phase
+    would otherwise end before it began."""
+    config = tiny_config("folder:unused", epochs=20, frozen_epochs=5, batch_size=40, init_from="x.h5",
+                         min_steps_per_phase=300)
+    assert training._steps_per_epoch(config, 40) == 60  # the frozen phase: 5 epochs, 300 steps
+    config.frozen_epochs = 0
+    assert training._steps_per_epoch(config, 40) == 15  # 20 epochs of every layer, 300 steps
+    assert training._steps_per_epoch(config, 40_000) == 1000  # more data: one pass, as before
+    config.min_steps_per_phase = 0
+    assert training._steps_per_epoch(config, 40) == 1
+
+
+def test_the_last_epoch_is_kept_unless_an_earlier_one_beats_its_upper_wilson_bound():
+    rows = lambda *tops, n=12: [{"epoch": i + 1, "val_top1": top, "val_examples": n} for i, top in enumerate(tops)]
+    # 0.75 on 12 images is anywhere up to 0.91: an earlier 0.83 is noise, the last is kept.
+    assert kept_epoch(rows(0.5, 0.8333, 0.75)) == 3
+    # An earlier 1.0 is above 0.75's upper bound (0.911): it is kept.
+    assert kept_epoch(rows(1.0, 0.5, 0.75)) == 1
+    # On 3,925 images the interval is narrow (0.849-0.871 around 0.86): two points above it win.
+    assert kept_epoch(rows(0.88, 0.86, n=3925)) == 1 and kept_epoch(rows(0.865, 0.86, n=3925)) == 2
+    assert kept_epoch([]) is None and kept_epoch(rows(0.4)) == 1
 
 
 def test_importing_mobilenet_changes_no_environment_variable():

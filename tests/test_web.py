@@ -26,11 +26,10 @@ import urllib.request
 
 import numpy as np
 import pytest
-import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from benchmarks import headless_chromium
-from mobilenet.data import input_pipeline
+from mobilenet.data import input_pipeline, photo_files
 from mobilenet.converting import conversion
 from mobilenet.exporting import release
 from mobilenet.flatbuffer import metadata
@@ -118,8 +117,10 @@ def classify_all(page, names):
 
 
 def python_reference(classifier, path):
-    """What `python -m mobilenet predict` computes: the model input pixels and the scores."""
-    pixels = input_pipeline.preprocess_for_eval(tf.io.read_file(str(path)), classifier.resolution).numpy()
+    """What `python -m mobilenet predict` computes: the model input pixels (of the picture as a
+    viewer shows it) and the scores."""
+    pixels = input_pipeline.preprocess_for_eval(photo_files.read(str(path)), classifier.resolution,
+                                                classifier.preprocessing.crop_fraction).numpy()
     return pixels, classifier(pixels)
 
 
@@ -167,7 +168,7 @@ def shared_images(shared):
 
 def with_exif_orientation(jpeg, orientation):
     """`jpeg` with an EXIF APP1 segment saying `orientation` (6: turn 90° clockwise to
-    show). Browsers turn the pixels upright by it; TensorFlow, and so the page, ignore it."""
+    show). Browsers turn the pixels upright by it, and the page and `predict` see it upright too."""
     tiff = b"MM\0*" + (8).to_bytes(4, "big") + (1).to_bytes(2, "big")
     tiff += (0x0112).to_bytes(2, "big") + (3).to_bytes(2, "big") + (1).to_bytes(4, "big")
     tiff += orientation.to_bytes(2, "big") + b"\0\0" + (0).to_bytes(4, "big")

@@ -58,6 +58,7 @@ def validate(config):
         ("crop_area_min", 0 < config.crop_area_min <= 1, "in (0, 1]"),
         ("frozen_learning_rate", config.frozen_learning_rate > 0, "> 0"),
         ("frozen_epochs", config.frozen_epochs >= 0, ">= 0"),
+        ("min_steps_per_phase", config.min_steps_per_phase >= 0, ">= 0 (0: one pass over the data an epoch)"),
         ("optimizer", config.optimizer in OPTIMIZERS, " or ".join(OPTIMIZERS)),
         ("lr_schedule", config.lr_schedule in LR_SCHEDULES, " or ".join(LR_SCHEDULES)),
         ("mixed_precision", config.mixed_precision in MIXED_PRECISION, "'', mixed_float16 or mixed_bfloat16"),
@@ -81,6 +82,9 @@ def validate(config):
             raise ParameterError(f"{{config.{field}}} must be {valid}, got {config[field]!r}")
     if config.frozen_epochs and not config.init_from:
         raise ParameterError("{config.frozen_epochs} needs {config.init_from}: there is no pretrained backbone to freeze")
+    if config.fit_head and not config.init_from:
+        raise ParameterError("{config.fit_head} needs {config.init_from}: there is no pretrained backbone whose "
+                             "features to fit the head on")
     if config.adapt_batch_norm and not config.init_from:
         raise ParameterError("{config.adapt_batch_norm} needs {config.init_from}: there are no pretrained statistics "
                              "to adapt")

@@ -76,6 +76,13 @@ def get_config():
     # this data (their ImageNet ones describe other images): the new head then learns on the
     # features the unfrozen network will see (docs/BENCHMARKS.md, fine-tuning).
     config.adapt_batch_norm = False
+    # Then, before anything trains, the new head is fitted to convergence on the frozen
+    # backbone's features of the training images (mobilenet.training.linear_head): a
+    # logistic regression that cannot diverge, however few the photos.
+    config.fit_head = False
+    # Each phase takes at least this many optimizer steps: with a few dozen photos an epoch is a
+    # step or two, and a schedule in epochs would end before it began; 0 for one pass an epoch.
+    config.min_steps_per_phase = 0
 
     # Knowledge distillation (mobilenet.training.distillation): a .keras classifier of the
     # same classes whose scores the student also learns, weighted by distillation_weight, at

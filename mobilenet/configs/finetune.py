@@ -3,14 +3,16 @@
   python train.py --config configs/finetune.py --alpha 0.25 --dataset folder:photos
 
 Before anything trains, the backbone's batch-norm statistics are measured on your images
-(adapt_batch_norm); the new head then learns on the frozen backbone (frozen_epochs), and
-everything is fine-tuned at a learning rate 20 times lower. Each phase warms its learning
-rate up over its first 2 epochs (a fresh optimizer meets weights it has not seen), and the
-batch-norm statistics follow the weights within an epoch (batch_norm_momentum 0.9). So
-validation no longer falls when the backbone unfreezes, on a small folder as on
-Imagenette: the curves before and after, and why, are in docs/BENCHMARKS.md
-("Fine-tuning: when the backbone unfreezes"). `init_from` "imagenet" downloads Keras' weights for the chosen alpha; without
-network, point it at a weights file:
+(adapt_batch_norm), and the new head is fitted to convergence on the frozen backbone's
+features of your training images (fit_head: a logistic regression, its strength chosen by
+cross-validation; it cannot diverge, however few the photos). Then every layer is fine-tuned,
+gently, its learning rate warmed up over the first 2 epochs, the batch-norm statistics
+following the weights within an epoch (batch_norm_momentum 0.9). Each run takes at least
+min_steps_per_phase optimizer steps, so that 20 epochs of a few dozen photos are not 20 steps,
+and a batch larger than your training images is cut to them. Why, and what it gives from 10 to
+200 photos a class against a linear probe: docs/BENCHMARKS.md ("Fine-tuning on few photos").
+`init_from` "imagenet" downloads Keras' weights for the chosen alpha; without network, point it
+at a weights file:
 --init_from ../shared/models/keras_applications/mobilenet_2_5_224_tf_no_top.h5
 """
 
@@ -22,12 +24,13 @@ def get_config():
     config.alpha = 0.25
     config.init_from = "imagenet"
     config.adapt_batch_norm = True
+    config.fit_head = True
     config.batch_norm_momentum = 0.9
-    config.frozen_epochs = 5
-    config.frozen_learning_rate = 0.1  # the new head alone
+    config.frozen_epochs = 0  # the head is fitted, not trained by SGD on a frozen backbone
     config.epochs = 20
-    config.learning_rate = 0.005  # then every layer, gently, not to undo the ImageNet features
-    config.warmup_epochs = 2  # in each phase
+    config.min_steps_per_phase = 300
+    config.learning_rate = 0.005  # every layer, gently, not to undo the ImageNet features
+    config.warmup_epochs = 2
     # The default's augmentation and dropout are kept (lighter ones trailed on validation),
     # with none of Keras' augmentation layers or the EMA of the weights (none beat the
     # default recipe in the ablation): docs/BENCHMARKS.md.

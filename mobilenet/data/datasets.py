@@ -15,7 +15,7 @@ import types
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-from mobilenet.data import folders
+from mobilenet.data import folders, photo_files
 from mobilenet.errors import ParameterError, one_line
 
 FOLDER_PREFIX = "folder:"
@@ -66,9 +66,10 @@ class Dataset:
         if self.folder:
             pairs = self._folder_files(split)
             paths = [os.path.join(self.folder.root, path) for path, _ in pairs]
-            files = tf.data.Dataset.from_tensor_slices((tf.constant(paths, tf.string),
-                                                        tf.constant([label for _, label in pairs], tf.int64)))
-            return files.map(lambda path, label: (tf.io.read_file(path), label, path),
+            files = tf.data.Dataset.from_tensor_slices((
+                tf.constant(paths, tf.string), tf.constant([label for _, label in pairs], tf.int64),
+                tf.constant([path in self.folder.fixed for path, _ in pairs], tf.bool)))
+            return files.map(lambda path, label, fixed: (_read_image_file(path, fixed), label, path),
                              num_parallel_calls=tf.data.AUTOTUNE)
         records = self.builder.as_dataset(
             split=split,
@@ -84,6 +85,16 @@ class Dataset:
         sizes = {name: types.SimpleNamespace(num_examples=len(files)) for name, files in self.folder.splits.items()}
         parts = tfds.core.ReadInstruction.from_spec(split).to_absolute(sizes)
         return [pair for part in parts for pair in self.folder.splits[part.splitname][part.from_:part.to]]
+
+
+def _read_image_file(path, fixed):
+    """A folder's image file as encoded bytes: its own, or, for one the folder scan found turned
+    or transparent, as a viewer shows it (photo_files: Pillow, in Python, for those files only)."""
+    def as_viewed(path_tensor):
+        return photo_files.as_viewed(path_tensor.numpy().decode())
+
+    return tf.cond(fixed, lambda: tf.ensure_shape(tf.py_function(as_viewed, [path], tf.string), ()),
+                   lambda: tf.io.read_file(path))
 
 
 def load_dataset(name, data_dir=None, train_split="", eval_split="", validation_fraction=folders.VALIDATION_FRACTION):

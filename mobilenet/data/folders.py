@@ -7,12 +7,16 @@ Two layouts:
   class folder). The split is made here, file by file: a file is held out for validation
   when a hash of its path relative to PATH falls below `validation_fraction`. So each
   class keeps about that share, the split is the same on every machine, and adding photos
-  never moves a photo already there to the other split.
+  never moves a photo already there to the other split. Every class keeps at least one
+  photo on each side: a class the hash splits one-sided lends its lowest-hash photo to
+  validation (or its highest to training) until it has photos enough.
 * PATH/<split>/<class>/<image>, with a train/ folder beside val/ (or validation/) and test/:
   the splits as given.
 
-Files that do not decode as images (JPEG, PNG, BMP, GIF) are left out, and said so. The
-folder is only read, never written.
+Files that do not decode as images (input_pipeline.READABLE_FORMATS) are left out, and said so.
+Photos stored sideways (an EXIF orientation) or with transparency are read as a viewer shows
+them (mobilenet.data.photo_files); which ones those are is found once, here. The folder is only
+read, never written.
 """
 
 import dataclasses
@@ -37,6 +41,8 @@ class ImageFolder:
     layout: str  # "classes" (PATH/<class>/) or "splits" (PATH/<split>/<class>/)
     skipped: tuple = ()  # relative paths of the files that are not decodable images
     validation_fraction: float = None  # "classes" layout: the share of each class held out
+    # Relative paths of the images a viewer shows otherwise than they decode (turned, transparent).
+    fixed: frozenset = frozenset()
 
     def rows(self):
         """(path, class, split) of every image, for split.csv."""
@@ -91,16 +97,22 @@ def _class_layout(root, class_names, validation_fraction):
         if len(images) < 2:
             raise ParameterError(f"{{dataset}} folder:{root}: class {name} has {len(images)} image(s); every class "
                                  "needs at least 2, one to train on and one to validate with")
-        held_out = [file for file in images if _hash_fraction(file) < validation_fraction]
-        if not held_out or len(held_out) == len(images):
-            which = "none" if not held_out else "all"
-            raise ParameterError(
-                f"{{dataset}} folder:{root}: {which} of the {len(images)} images of class {name} fall in the "
-                f"validation split ({{validation_fraction}} {validation_fraction:g} of each class, chosen by a hash "
-                "of the file's path): add images to that class, or change {validation_fraction}")
+        held_out = _held_out(images, validation_fraction)
         splits[TRAIN] += [(file, label) for file in images if file not in held_out]
         splits[VALIDATION] += [(file, label) for file in held_out]
-    return ImageFolder(root, tuple(class_names), splits, "classes", tuple(skipped), validation_fraction)
+    return ImageFolder(root, tuple(class_names), splits, "classes", tuple(skipped), validation_fraction,
+                       _to_fix(root, splits))
+
+
+def _held_out(images, validation_fraction):
+    """The images of one class held out for validation: those whose hash falls below the
+    fraction, but never none nor all. With few photos (10 a class: one class in ten has none
+    below 0.2) the one of lowest hash is held out, or the one of highest hash kept for
+    training; such a class's split can move when photos are added, until the hash alone
+    holds some out."""
+    by_hash = sorted(images, key=_hash_fraction)
+    below = sum(_hash_fraction(file) < validation_fraction for file in by_hash)
+    return by_hash[:min(max(below, 1), len(images) - 1)]
 
 
 def _split_layout(root, split_names):
@@ -112,7 +124,15 @@ def _split_layout(root, split_names):
              for split in split_names}
     readable, skipped = _decodable(root, [file for pairs in files.values() for file, _ in pairs])
     splits = {split: [(file, label) for file, label in pairs if file in readable] for split, pairs in files.items()}
-    return ImageFolder(root, tuple(class_names), splits, "splits", tuple(skipped))
+    return ImageFolder(root, tuple(class_names), splits, "splits", tuple(skipped), fixed=_to_fix(root, splits))
+
+
+def _to_fix(root, splits):
+    """The images of `splits` that photo_files must turn upright or lay on white."""
+    from mobilenet.data import photo_files
+
+    return frozenset(path for files in splits.values() for path, _ in files
+                     if photo_files.needs_fixing(os.path.join(root, path)))
 
 
 def _hash_fraction(relative_path):

@@ -14,12 +14,14 @@ from mobilenet.model import preprocessing
 # How JPEGs are decoded: the accurate integer IDCT (libjpeg's JDCT_ISLOW) that browsers,
 # Android and PIL use, so that an app's pixels are the evaluation's (mobilenet/web checks it).
 JPEG_DCT_METHOD = "INTEGER_ACCURATE"
+# What `decode` reads (tf.io.decode_image), named in every message about a file that is not one.
+READABLE_FORMATS = "JPEG, PNG, BMP, GIF or WebP"
 # Encoded images are cached in memory when the whole dataset is smaller than this.
 CACHE_LIMIT_BYTES = 4 * 2**30
 
 
 def decode(image_bytes):
-    """An encoded image (JPEG, PNG, BMP or GIF) as uint8 RGB pixels at its own size."""
+    """An encoded image (READABLE_FORMATS) as uint8 RGB pixels at its own size."""
     # channels=3 makes grayscale, RGBA and palette images RGB. JPEGs are decoded with
     # libjpeg's accurate integer IDCT, as browsers, Android (Skia) and PIL decode them:
     # TensorFlow's default, its fast IDCT, moves pixels by up to ~15 levels.

@@ -3,8 +3,11 @@
 What the model is, the data it learnt from, how it was trained, how accurate the file is
 against the Keras float model (overall and per class, with the confusion matrix and the
 most confident mistakes), how fast it runs beside a float32 file, how to run it with
-MediaPipe (Python) and on Android, and where it fails. `write(...)` writes
-`<name>.md` and its pictures `<name>.{confusion,mistakes,curves}.png`.
+MediaPipe (Python) and on Android, and where it fails. A microcontroller's file (the
+"micro" target) gets "On a microcontroller" instead of latency and how to run it: its
+flash, arena, ops, how a camera's pixel becomes its input, and a C++ snippet for
+TensorFlow Lite Micro. `write(...)` writes `<name>.md` and its pictures
+`<name>.{confusion,mistakes,curves}.png`.
 """
 
 import datetime
@@ -14,6 +17,7 @@ import os
 import numpy as np
 
 from mobilenet import figures, files, machine, names
+from mobilenet.converting import c_sources
 from mobilenet.data import class_balance, class_names
 from mobilenet.flatbuffer import metadata
 from mobilenet.measure import class_metrics, litert
@@ -44,6 +48,37 @@ val classifier = ImageClassifier.createFromOptions(context, options)
 val result = classifier.classify(BitmapImageBuilder(bitmap).build())  // an ARGB_8888 Bitmap
 for (category in result.classificationResult().classifications()[0].categories()) {{
     Log.i("classifier", "${{category.categoryName()}} ${{category.score()}}")
+}}
+'''
+
+MICRO_SNIPPET = '''#include <cstdint>
+
+#include "tensorflow/lite/micro/micro_interpreter.h"
+#include "tensorflow/lite/schema/schema_generated.h"
+#include "{stem}_arena.h"
+#include "{stem}_model.h"
+#include "{stem}_ops.h"
+
+alignas(16) static uint8_t tensor_arena[k{camel}ArenaBytes];
+
+// `frame`: the camera's RGB pixels, {resolution}x{resolution}x3 uint8, cropped and resized as above.
+// Returns the top class (an index into {stem}_labels), or -1.
+int Classify(const uint8_t* frame) {{
+  static {camel}OpResolver resolver;
+  static const bool registered = Register{camel}Ops(resolver) == kTfLiteOk;
+  static tflite::MicroInterpreter interpreter(tflite::GetModel({stem}_model), resolver, tensor_arena,
+                                              sizeof(tensor_arena));
+  static const bool allocated = registered && interpreter.AllocateTensors() == kTfLiteOk;
+  if (!allocated) return -1;
+  int8_t* input = interpreter.input(0)->data.int8;
+  for (int i = 0; i < {values}; ++i) input[i] = static_cast<int8_t>(frame[i] ^ 0x80);  // q = p - 128
+  if (interpreter.Invoke() != kTfLiteOk) return -1;
+  const int8_t* scores = interpreter.output(0)->data.int8;  // probability (q + 128) / 256
+  int best = 0;
+  for (int i = 1; i < {stem}_num_labels; ++i) {{
+    if (scores[i] > scores[best]) best = i;
+  }}
+  return best;
 }}
 '''
 
@@ -81,8 +116,8 @@ def write(tflite, content, report, results, model_path, dataset, train_counts):
         *_data_section(report, results, train_counts, readable),
         *_training_section(config, history, pictures, train_counts),
         *_accuracy_section(results, readable, pictures),
-        *_latency_section(report),
-        *_how_to_run_section(name, litert.TFLiteClassifier(content).preprocessing),
+        *(_micro_section(tflite, report, litert.TFLiteClassifier(content)) if _is_micro(report) else
+          [*_latency_section(report), *_how_to_run_section(name, litert.TFLiteClassifier(content).preprocessing)]),
         *_limits_section(report, results, readable, config),
     ]
     path = names.card_path(tflite)
@@ -114,7 +149,14 @@ def _model_section(content, report, config):
     ]
 
 
+def _is_micro(report):
+    return report.get("target") == "micro"
+
+
 def _delegation(report):
+    if _is_micro(report):
+        return ("TensorFlow Lite Micro on a microcontroller (measured here in TFLM's Python interpreter, its "
+                "reference kernels); LiteRT runs it too")
     if report["fully_delegated"]:
         return "every op runs in LiteRT's XNNPACK delegate, the CPU kernels of Android and the browser"
     return ("some ops run outside LiteRT's XNNPACK delegate, in TFLite's single-threaded reference kernels "
@@ -256,5 +298,44 @@ def _limits_section(report, results, readable, config):
                      "class table shows where.")
     if config is None:
         lines.append("- It was not trained by this project: its training data and recipe are unknown here.")
-    lines.append("- The latency above is this x86 machine's, not a phone's.")
+    if _is_micro(report):
+        lines.append("- The arena above was measured on a 64-bit host: a 32-bit microcontroller needs less. Kernels "
+                     "optimised for a chip (CMSIS-NN, ...) may round differently from the reference kernels measured "
+                     "here.")
+    else:
+        lines.append("- The latency above is this x86 machine's, not a phone's.")
+    return lines
+
+
+def _micro_section(tflite, report, classifier):
+    """"On a microcontroller": flash, arena, ops, the input, and a C++ snippet."""
+    stem = c_sources.source_stem(tflite)
+    camel = c_sources.camel_case(stem)
+    flash = report["flash"]
+    resolution = report["resolution"]
+    lines = ["", "## On a microcontroller", "",
+             f"For TensorFlow Lite Micro (TFLM): all int8, batch 1, static shapes, an offline memory plan. Beside the "
+             f"file: `{stem}_model.cc` / `.h` (the file as a 16-byte aligned C array, and the labels), `{stem}_ops.h` "
+             f"(a resolver with exactly its ops) and `{stem}_arena.h` (the arena below).", "",
+             "| | |", "|---|---|",
+             f"| Flash | {report['flash_bytes']:,} B: weights {flash['weights']:,}, quantization parameters "
+             f"{flash['quantization']:,}, metadata and labels {flash['metadata']:,}, the rest (graph, names) "
+             f"{flash['rest']:,} |",
+             f"| Arena | {report['arena_bytes']:,} B, the smallest in which TFLM allocates and runs it: activations "
+             f"{report['arena_head_bytes']:,} B (the offline plan's {report['planned_head_bytes']:,} B; the largest "
+             f"input plus output of one op {report['peak_activation_bytes']:,} B), persistent "
+             f"{report['arena_persistent_bytes']:,} B. {report['arena_note'][:1].upper()}{report['arena_note'][1:]}. |",
+             f"| Ops | {', '.join(report['ops'])} |",
+             f"| Input | {_tensor(classifier.input)} |",
+             f"| Output | {_tensor(classifier.output)}: probability (q + 128) / 256 |"]
+    if "tflm_top1" in report:
+        lines.append(f"| Accuracy | top-1 TFLM {report['tflm_top1']:.4f}, LiteRT {report['litert_top1']:.4f}, Keras "
+                     f"{report['keras_top1']:.4f}; TFLM and LiteRT give the same top-1 class on "
+                     f"{report['tflm_litert_same_top1']:.2%} of the images, at most {report['tflm_litert_max_steps']} "
+                     "quantization step(s) apart |")
+    lines += ["", f"How a camera's frame becomes the input: {classifier.preprocessing.describe()}; then each uint8 "
+                  f"RGB value p goes in as the int8 q = p - 128 (input scale {report['input_scale']:g}, zero point "
+                  f"{report['input_zero_point']}: q stands for p itself), in C `(int8_t)(p ^ 0x80)`.", "",
+              "```cpp", MICRO_SNIPPET.format(stem=stem, camel=camel, resolution=resolution,
+                                              values=resolution * resolution * 3).rstrip(), "```"]
     return lines

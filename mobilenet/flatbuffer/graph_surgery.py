@@ -16,11 +16,23 @@ its ends are then rewritten with TensorFlow's flatbuffer_utils object API:
 
 The new input and output keep the converter's tensor names and the signature's, so
 MediaPipe, Android and the metadata see the file as before.
+
+For a microcontroller (TensorFlow Lite Micro), two more rewrites:
+
+* `make_shapes_static`: batch 1 everywhere, and the SHAPE, STRIDED_SLICE and PACK ops that
+  the converter leaves to compute a reshape's shape for a batch a chip never changes
+  replaced by a constant;
+* `align_buffers`: every buffer at a multiple of 16 bytes (TFLM's own aligner).
 """
+
+import os
+import tempfile
 
 import numpy as np
 from tensorflow.lite.python import schema_py_generated as schema
 from tensorflow.lite.tools import flatbuffer_utils
+
+from mobilenet.flatbuffer.graph import builtin_code
 
 UINT8_SCORE_SCALE = 1 / 256  # uint8 probabilities 0..255 cover [0, 1)
 
@@ -120,3 +132,113 @@ def _renumber_signature(model, old, new, side):
         for tensor_map in getattr(signature, side) or []:
             if tensor_map.tensorIndex == old:
                 tensor_map.tensorIndex = new
+
+
+def make_shapes_static(content):
+    """`content` with static shapes: every shape signature dropped (dimensions are those of
+    batch 1), each RESHAPE's computed shape input replaced by a constant (its output's
+    shape), and the ops and tensors left without a use (the SHAPE, STRIDED_SLICE and PACK
+    that computed it) deleted. The same bytes when there is nothing to do; the rewritten
+    bytes are not aligned (`align_buffers`), and lose what followed the flatbuffer."""
+    model = flatbuffer_utils.convert_bytearray_to_object(bytearray(content))
+    graph = model.subgraphs[0]
+    changed = False
+    for tensor in graph.tensors:
+        if tensor.shapeSignature is not None:
+            changed = changed or any(side < 0 for side in tensor.shapeSignature)
+            tensor.shapeSignature = None
+    produced = {output for operator in graph.operators for output in operator.outputs}
+    for operator in graph.operators:
+        if (builtin_code(model, operator) == schema.BuiltinOperator.RESHAPE and len(operator.inputs) > 1
+                and operator.inputs[1] in produced):
+            output = graph.tensors[operator.outputs[0]]
+            operator.inputs[1] = _add_constant(model, graph, np.asarray(output.shape, np.int32),
+                                               f"{output.name.decode()}/shape")
+            changed = True
+    if not changed:
+        return content
+    _delete_dead_operators(graph)
+    _prune(model, graph)
+    return bytes(flatbuffer_utils.convert_object_to_bytearray(model))
+
+
+def _add_constant(model, graph, array, name):
+    """A new int32 constant tensor holding `array`; returns its index."""
+    buffer = schema.BufferT()
+    buffer.data = np.frombuffer(array.astype("<i4").tobytes(), np.uint8)
+    model.buffers.append(buffer)
+    tensor = schema.TensorT()
+    tensor.shape = np.asarray(array.shape, np.int32)
+    tensor.type = schema.TensorType.INT32
+    tensor.buffer = len(model.buffers) - 1
+    tensor.name = name.encode()
+    graph.tensors.append(tensor)
+    return len(graph.tensors) - 1
+
+
+def _delete_dead_operators(graph):
+    """Deletes, until none is left, the operators none of whose outputs is used."""
+    while True:
+        used = set(graph.outputs) | {index for operator in graph.operators for index in operator.inputs}
+        alive = [operator for operator in graph.operators if any(output in used for output in operator.outputs)]
+        if len(alive) == len(graph.operators):
+            return
+        graph.operators = alive
+
+
+def _prune(model, graph):
+    """Renumbers `graph`'s tensors and the model's operator codes to those still used, and
+    empties the buffers of the tensors dropped."""
+    used = sorted({index for operator in graph.operators for index in (*operator.inputs, *operator.outputs)
+                   if index >= 0} | set(graph.inputs) | set(graph.outputs))
+    renumber = {old: new for new, old in enumerate(used)}
+    kept = {graph.tensors[index].buffer for index in used}
+    for index, tensor in enumerate(graph.tensors):
+        if index not in renumber and tensor.buffer not in kept and tensor.buffer != 0:
+            model.buffers[tensor.buffer].data = None
+    graph.tensors = [graph.tensors[index] for index in used]
+    for operator in graph.operators:
+        operator.inputs = [renumber[index] if index >= 0 else index for index in operator.inputs]
+        operator.outputs = [renumber[index] for index in operator.outputs]
+    graph.inputs = [renumber[index] for index in graph.inputs]
+    graph.outputs = [renumber[index] for index in graph.outputs]
+    for signature in model.signatureDefs or []:
+        for item in (*(signature.inputs or []), *(signature.outputs or [])):
+            item.tensorIndex = renumber[item.tensorIndex]
+    codes = sorted({operator.opcodeIndex for operator in graph.operators})
+    recode = {old: new for new, old in enumerate(codes)}
+    model.operatorCodes = [model.operatorCodes[index] for index in codes]
+    for operator in graph.operators:
+        operator.opcodeIndex = recode[operator.opcodeIndex]
+
+
+def align_buffers(content):
+    """`content` rewritten by TensorFlow Lite Micro's own aligner (tflite_flatbuffer_align,
+    in the tflite-micro wheel) so that every buffer starts at a multiple of 16 bytes: the
+    converter aligns only its large buffers, a Python flatbuffer builder none. What followed
+    the flatbuffer (packed files) is not kept. Unchanged without the wheel (a file that runs
+    on a host, but may not on a chip whose kernels need aligned weights)."""
+    try:
+        from tflite_micro.tensorflow.lite.micro.tools import tflite_flatbuffer_align_wrapper as aligner
+    except ImportError:
+        return content
+    with tempfile.TemporaryDirectory() as directory:
+        source, target = os.path.join(directory, "in.tflite"), os.path.join(directory, "out.tflite")
+        with open(source, "wb") as file:
+            file.write(content)
+        aligner.align_tflite_model(source, target)
+        with open(target, "rb") as file:
+            return file.read()
+
+
+def misaligned_buffers(content, alignment=16):
+    """Indices of the non-empty buffers whose data does not start at a multiple of
+    `alignment` bytes into `content` (a C array aligned to 16 puts file offsets at such
+    addresses)."""
+    model = schema.Model.GetRootAsModel(bytearray(content), 0)
+    misaligned = []
+    for index in range(model.BuffersLength()):
+        buffer = model.Buffers(index)
+        if buffer.DataLength() and buffer._tab.Vector(buffer._tab.Offset(4)) % alignment:
+            misaligned.append(index)
+    return misaligned

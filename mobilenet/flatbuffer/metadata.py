@@ -42,7 +42,7 @@ from flatbuffers.table import Table
 
 from mobilenet import names
 
-__all__ = ["add_metadata", "read_metadata", "read_preprocessing"]
+__all__ = ["add_metadata", "read_metadata", "read_preprocessing", "carry_packed_files"]
 
 METADATA_NAME = "TFLITE_METADATA"  # the Model.metadata entry readers look for
 PREPROCESSING_NAME = "mobilenet_preprocessing"  # ours: the model's preprocessing as JSON
@@ -368,6 +368,24 @@ def _set_metadata_buffer(tflite: tfl.ModelT, name: str, content: bytes) -> None:
     entry.buffer = len(tflite.buffers)
     tflite.buffers.append(data)
     tflite.metadata = [*entries, entry]
+
+
+def carry_packed_files(rewritten: bytes, original: bytes) -> bytes:
+    """`rewritten` (`original`'s flatbuffer packed anew: its memory planned, its buffers
+    aligned) with `original`'s packed files (labels.txt) appended again: packing a
+    flatbuffer drops what follows it. Its Model.metadata entries must be `original`'s."""
+    _check_tflite(rewritten)
+    packed = _packed_files(original)
+    if not packed:
+        return rewritten
+    if _packed_files(rewritten):
+        raise ValueError("the rewritten model already carries packed files")
+    out = io.BytesIO()
+    out.write(rewritten)
+    with zipfile.ZipFile(out, "a") as archive:
+        for name, data in packed.items():
+            archive.writestr(name, data)
+    return out.getvalue()
 
 
 # --- Reading -----------------------------------------------------------------------

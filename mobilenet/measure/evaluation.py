@@ -18,6 +18,7 @@ import numpy as np
 import tensorflow_datasets as tfds
 from tqdm import tqdm
 
+from mobilenet import intervals
 from mobilenet.data import class_names, input_pipeline
 from mobilenet.errors import ParameterError
 from mobilenet.measure import class_metrics
@@ -29,17 +30,20 @@ def format_evaluation(evaluation, shown=5):
     """The text a person reads: overall, per class, what int8 lost against float, confusions."""
     names = dict(zip(evaluation.columns, class_names.readable(evaluation.columns)))
     file, float_model = evaluation.tflite, evaluation.keras
-    lines = [f"top-1 {file.top1:.4f}, top-5 {file.top5:.4f}; macro precision {file.macro['precision']:.4f}, "
-             f"recall {file.macro['recall']:.4f}, F1 {file.macro['f1']:.4f}"]
+    lines = [f"top-1 {intervals.describe(file.top1, evaluation.examples)}, top-5 {file.top5:.4f}; macro precision "
+             f"{file.macro['precision']:.4f}, recall {file.macro['recall']:.4f}, F1 {file.macro['f1']:.4f}"]
     if float_model is not None:
-        lines.append(f"Keras float model: top-1 {float_model.top1:.4f}, top-5 {float_model.top5:.4f}; "
+        lines.append(f"Keras float model: top-1 {intervals.describe(float_model.top1, evaluation.examples)}, top-5 "
+                     f"{float_model.top5:.4f}; "
                      f"same top-1 class as the file on {evaluation.top1_agreement:.2%} of the images")
     width = max(len(name) for name in names.values())
-    lines += ["", f"{'class':<{width}}  precision  recall      F1  support" + ("  float recall" if float_model else "")]
+    lines += ["", f"{'class':<{width}}  precision  recall  recall 95 %      F1  support"
+              + ("  float recall" if float_model else "")]
     for index, row in enumerate(file.per_class):
         extra = f"  {float_model.per_class[index]['recall']:>12.4f}" if float_model else ""
+        low, high = intervals.wilson(row["recall"], row["support"])
         lines.append(f"{names[row['class']]:<{width}}  {row['precision']:>9.4f}  {row['recall']:>6.4f}  "
-                     f"{row['f1']:>6.4f}  {row['support']:>7}{extra}")
+                     f"{low:.2f}-{high:.2f}    {row['f1']:>6.4f}  {row['support']:>7}{extra}")
     if float_model is not None:
         losses = [(name, before, after) for name, before, after
                   in class_metrics.recall_changes(file.per_class, float_model.per_class, shown) if after < before]

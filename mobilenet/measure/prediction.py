@@ -1,8 +1,9 @@
 """Classify image files with a `.tflite`, exactly as an app would.
 
-Each image is decoded, centrally cropped and resized to the model's input size as uint8
-pixels, as the file's preprocessing says (`input_pipeline.preprocess_for_eval`, the
-evaluation's own), run through LiteRT, and its top-k classes returned with scores. Class
+Each image is read as a viewer shows it (turned upright by its EXIF orientation,
+transparency laid on white: mobilenet.data.photo_files), decoded, centrally cropped and
+resized to the model's input size as uint8 pixels, as the file's preprocessing says
+(`input_pipeline.preprocess_for_eval`, the evaluation's own), run through LiteRT, and its top-k classes returned with scores. Class
 names come from `labels`, else the file's metadata, else labels.txt beside it.
 `python -m mobilenet predict` is its command line.
 """
@@ -12,7 +13,7 @@ import os
 import tensorflow as tf
 
 from mobilenet import names
-from mobilenet.data import input_pipeline
+from mobilenet.data import input_pipeline, photo_files
 from mobilenet.errors import ParameterError
 from mobilenet.measure.litert import TFLiteClassifier, read_tflite
 
@@ -22,7 +23,7 @@ def classify(tflite, images, top_k=5, labels=None):
 
     Args:
       tflite: the `.tflite` file's path.
-      images: image file paths (JPEG, PNG, BMP or GIF).
+      images: image file paths (input_pipeline.READABLE_FORMATS).
       top_k: how many classes to return per image.
       labels: a file of class names, one a line; None for the file's metadata, else
         labels.txt beside the file, else class indices.
@@ -56,11 +57,11 @@ def load_labels(classifier, tflite_path, labels_path=None):
 def classify_image(classifier, labels, image_path, top_k=5):
     """[(class name, score)] of the `top_k` best classes for one image file."""
     try:
-        image_bytes = tf.io.read_file(image_path)
+        image_bytes = photo_files.read(image_path)  # as a viewer shows it: upright, transparency on white
         pixels = input_pipeline.preprocess_for_eval(image_bytes, classifier.resolution,
                                                     classifier.preprocessing.crop_fraction).numpy()
-    except (tf.errors.NotFoundError, tf.errors.InvalidArgumentError):
-        raise ParameterError(f"{image_path} is not a readable image (JPEG, PNG, BMP or GIF)", "images") from None
+    except (OSError, tf.errors.InvalidArgumentError):
+        raise ParameterError(f"{image_path} is not a readable image ({input_pipeline.READABLE_FORMATS})", "images") from None
     scores = classifier(pixels)
     best = scores.argsort()[::-1][:top_k]
     return [(labels[i], float(scores[i])) for i in best]

@@ -249,7 +249,13 @@ def load_model(path, parameter="model", architecture="mobilenet_v1"):
     """A `.keras` image classifier loaded in Keras' safe mode (no code from the file runs):
     a MobileNet V1 saved by this project, or with `architecture` None any model taking
     (batch, H, W, 3) images. ParameterError, naming `parameter` (where the caller got `path`
-    from), for anything else."""
+    from), for anything else.
+
+    `mobilenet.load_model(path)` is this: importing this module registers the project's
+    layer (FusedBatchNormalization), which `keras.saving.load_model` alone cannot find.
+
+    >>> model = mobilenet.load_model("runs/mobilenet_v1_0.50_160/best.keras")
+    """
     name = "{" + parameter + "}"
     if not os.path.isfile(path):
         raise ParameterError(f"{name} {path}: no such file")

@@ -22,8 +22,8 @@ from mobilenet import configs, names
 from mobilenet.data import augmentation, class_balance, datasets, input_pipeline
 from mobilenet.errors import ParameterError, StorageError, TrainingDiverged, one_line
 from mobilenet.model import network, transfer
-from mobilenet.training import batch_norm, distillation, distribution, objective, weight_averaging
-from mobilenet.training.recorder import EpochRecorder, stop_on_signals
+from mobilenet.training import batch_norm, distillation, distribution, linear_head, objective, weight_averaging
+from mobilenet.training.recorder import EpochRecorder, kept_epoch, stop_on_signals
 from mobilenet.training.run_directory import Position, RunDirectory
 
 
@@ -36,7 +36,8 @@ class TrainingRun:
 
     @property
     def best_model(self):
-        """The path of the model of the best validation top-1 (what export takes)."""
+        """The path of the model kept (what export takes): the last epoch's, unless an earlier
+        epoch truly beat it on validation (mobilenet.training.recorder.kept_epoch)."""
         return os.path.join(self.workdir, names.BEST_MODEL)
 
     @property
@@ -44,8 +45,9 @@ class TrainingRun:
         return os.path.join(self.workdir, names.FINAL_MODEL)
 
     @property
-    def best_top1(self):
-        return max((row.get("val_top1", 0.0) for row in self.history), default=0.0)
+    def kept(self):
+        """The epoch whose model best_model holds."""
+        return kept_epoch(self.history)
 
 
 def train(config, workdir=None, callbacks=()):
@@ -97,12 +99,8 @@ def _train(config, run, user_callbacks):
     # directory, which must then be on storage every worker reads (NFS, GCS).
     chief = distribution.is_chief(strategy)
     with run.claimed(config, dataset, writable=chief):
-        steps_per_epoch = dataset.num_examples(dataset.train_split) // config.batch_size
-        if steps_per_epoch < 1:
-            raise ParameterError(
-                f"{{config.batch_size}} {config.batch_size} is larger than the {dataset.train_split} split "
-                f"({dataset.num_examples(dataset.train_split)} examples)"
-            )
+        config, notices = _fitted_to_the_data(config, dataset.num_examples(dataset.train_split))
+        steps_per_epoch = _steps_per_epoch(config, dataset.num_examples(dataset.train_split))
         # Also when resuming: TensorFlow combines this global seed with the pipeline's own
         # shuffle seed, so the batches of a resumed run are those of an uninterrupted one.
         keras.utils.set_random_seed(config.seed)
@@ -113,7 +111,7 @@ def _train(config, run, user_callbacks):
             elif weight_averaging.uses_ema(model) != config.ema:
                 raise ParameterError(f"{{config.ema}} is {config.ema}, but this run's checkpoints were trained with "
                                      f"ema {weight_averaging.uses_ema(model)}: keep it, or start over in another {{workdir}}")
-        print("\n".join(_data_lines(dataset, run)), flush=True)
+        print("\n".join(_data_lines(dataset, run) + notices), flush=True)
         if position.epoch or position.step:
             print(f"Resuming {run.path} after {position} of {config.epochs}.")
         history = [row for row in run.read_history() if row["epoch"] <= position.epoch]
@@ -126,7 +124,8 @@ def _train(config, run, user_callbacks):
         # with batch-norm statistics measured on training crops (no other augmentation).
         averaged = weight_averaging.AveragedWeights(model, lambda: training_stream(config, dataset))
         recorder = EpochRecorder(output, history, steps_per_epoch, averaged, config.checkpoint_every_steps,
-                                 config.checkpoint_every_minutes, epoch_lines=config.epochs if not _on_a_terminal() else 0)
+                                 config.checkpoint_every_minutes, epoch_lines=config.epochs if not _on_a_terminal() else 0,
+                                 validation_examples=dataset.num_examples(dataset.eval_split))
         callbacks = [recorder, keras.callbacks.TensorBoard(output.file("tensorboard"), write_graph=False), averaged,
                      *user_callbacks]
         with stop_on_signals(recorder):
@@ -137,6 +136,26 @@ def _train(config, run, user_callbacks):
     if not chief:
         shutil.rmtree(output.path, ignore_errors=True)
     return TrainingRun(run.path, recorder.history)
+
+
+def _fitted_to_the_data(config, train_examples):
+    """(the config with its batch no larger than the training split, the notice saying so)."""
+    if config.batch_size <= train_examples:
+        return config, []
+    capped = config.copy_and_resolve_references()
+    capped.batch_size = train_examples
+    return capped, [f"config.batch_size {config.batch_size} is larger than the {train_examples} training images: "
+                    f"batches of {train_examples}"]
+
+
+def _steps_per_epoch(config, train_examples):
+    """One pass over the training split, or more when a phase would otherwise take fewer than
+    config.min_steps_per_phase optimizer steps (a few dozen photos: a handful of steps an epoch)."""
+    steps = train_examples // config.batch_size
+    for phase in phases(config):
+        if phase.end > phase.start:
+            steps = max(steps, -(-config.min_steps_per_phase // (phase.end - phase.start)))
+    return steps
 
 
 def _data_lines(dataset, run):
@@ -155,8 +174,8 @@ def _data_lines(dataset, run):
                      f"hash of each file's path, listed in {run.file(names.SPLIT_CSV)}")
     if dataset.folder and dataset.folder.skipped:
         skipped = dataset.folder.skipped
-        lines.append(f"{dataset.name}: left out {len(skipped)} file(s) that are not readable images (JPEG, PNG, BMP "
-                     f"or GIF), e.g. {skipped[0]}")
+        lines.append(f"{dataset.name}: left out {len(skipped)} file(s) that are not readable images "
+                     f"({input_pipeline.READABLE_FORMATS}), e.g. {skipped[0]}")
     return lines
 
 
@@ -224,6 +243,10 @@ def _fit_phases(model, config, strategy, dataset, teacher, steps_per_epoch, posi
     eval_data = input_pipeline.eval_images(dataset, config.resolution, config.eval_batch_size).map(one_hot)
     if config.adapt_batch_norm and position == Position(0):
         batch_norm.adapt(model, training_stream(config, dataset))
+    if config.fit_head and position == Position(0):
+        strength = linear_head.fit(model, dataset, config.eval_batch_size)
+        print(f"Fitted the new head on the frozen backbone's features of the {dataset.num_examples(dataset.train_split)} "
+              f"training images (L2 {strength:g}, chosen by {linear_head.FOLDS}-fold cross-validation).", flush=True)
     for phase in run_phases:
         if position.epoch >= phase.end:
             continue

@@ -2,18 +2,26 @@
 callback that writes the history row, best.keras and the checkpoint (and checkpoints within
 an epoch when asked), and `stop_on_signals`, which turns SIGTERM and SIGINT into a stop
 after the step in progress, with a checkpoint there.
+
+Which epoch's model is kept as best.keras (`kept_epoch`): the last one, unless an earlier one
+scored a validation top-1 above the last one's 95 % Wilson upper bound (mobilenet.intervals).
+On a small validation split the epoch of the highest top-1 is mostly noise: a lucky early,
+untrained epoch must not win over a trained one it does not truly beat. The rule is applied
+after every epoch, so best.keras always holds it for the epochs so far, and is settled when
+training ends.
 """
 
 import contextlib
 import math
 import os
+import shutil
 import signal
 import threading
 import time
 
 import keras
 
-from mobilenet import names
+from mobilenet import files, intervals, names
 from mobilenet.errors import TrainingInterrupted
 from mobilenet.training.run_directory import Position
 
@@ -35,6 +43,23 @@ def stop_on_signals(recorder):
             signal.signal(number, previous_handler)
 
 
+def kept_epoch(history):
+    """The epoch whose model best.keras keeps (see the module docstring), from the history's
+    rows (epoch, val_top1, val_examples); None before any validated epoch."""
+    validated = [row for row in history if "val_top1" in row]
+    if not validated:
+        return None
+    *earlier, last = validated
+    leader = max(earlier, key=lambda row: row["val_top1"], default=None)
+    _, upper = intervals.wilson(last["val_top1"], int(last.get("val_examples", 0)) or 10**9)
+    return leader["epoch"] if leader and leader["val_top1"] > upper else last["epoch"]
+
+
+def validation_line(row):
+    """"validation top-1 0.7500 on 12 images (95 % interval ...)" of a history row."""
+    return f"validation top-1 {intervals.describe(row['val_top1'], int(row.get('val_examples', 0)))}"
+
+
 class EpochRecorder(keras.callbacks.Callback):
     """Writes the history row, best.keras and the checkpoint after every epoch, and
     checkpoints within an epoch every `every_steps` steps or `every_minutes` minutes.
@@ -47,8 +72,10 @@ class EpochRecorder(keras.callbacks.Callback):
     not go to a terminal and so has no Keras progress bar.
     """
 
-    def __init__(self, run, history, steps_per_epoch, averaged, every_steps=0, every_minutes=0.0, epoch_lines=0):
+    def __init__(self, run, history, steps_per_epoch, averaged, every_steps=0, every_minutes=0.0, epoch_lines=0,
+                 validation_examples=0):
         super().__init__()
+        self.validation_examples = validation_examples  # images of the validation split
         self.epoch_lines = epoch_lines
         self.run = run
         self.averaged = averaged  # a weight_averaging.AveragedWeights: best.keras holds what was validated
@@ -95,19 +122,34 @@ class EpochRecorder(keras.callbacks.Callback):
         row = {"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()}}
         row["learning_rate"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
         row["seconds"] = time.perf_counter() - self._epoch_start
-        best = max((r.get("val_top1", -1) for r in self.history), default=-1)
+        if "val_top1" in row:
+            row["val_examples"] = self.validation_examples
+            if self.validation_examples < intervals.SMALL:
+                row["val_top1_low"], row["val_top1_high"] = intervals.wilson(row["val_top1"], self.validation_examples)
+        leader = max((r.get("val_top1", -1) for r in self.history), default=-1)
         self.history.append(row)
         self.run.write_history(self.history)
-        if row.get("val_top1", -1) > best:
-            with self.averaged.swapped_in():
-                self.run.save_model(self.model, names.BEST_MODEL)
+        self._keep_models(row, leads=row.get("val_top1", -1) > leader)
         self.position, self._first_step = Position(epoch + 1), 0
         self._save_checkpoint()
         if self.epoch_lines:
+            kept = kept_epoch(self.history)
             print(f"Epoch {epoch + 1}/{self.epoch_lines}: loss {row.get('loss', float('nan')):.4f}, top-1 "
-                  f"{row.get('top1', float('nan')):.4f}, validation top-1 {row.get('val_top1', float('nan')):.4f} "
-                  f"(best {max(best, row.get('val_top1', -1)):.4f}), {row['seconds']:.0f} s", flush=True)
+                  f"{row.get('top1', float('nan')):.4f}, {validation_line(row) if 'val_top1' in row else 'no validation'}"
+                  f"{'' if kept in (None, epoch + 1) else f' (kept: epoch {kept})'}, {row['seconds']:.0f} s", flush=True)
         self._stop_if_asked()
+
+    def _keep_models(self, row, leads):
+        """leader.keras when this epoch leads; best.keras as kept_epoch says: this epoch's model,
+        or the leader's, an earlier epoch that truly beat it."""
+        with self.averaged.swapped_in():
+            if leads:
+                self.run.save_model(self.model, names.LEADER_MODEL)
+            if kept_epoch(self.history) == row["epoch"]:
+                self.run.save_model(self.model, names.BEST_MODEL)
+                return
+        with files.atomic_output(self.run.file(names.BEST_MODEL)) as temporary:
+            shutil.copyfile(self.run.file(names.LEADER_MODEL), temporary)
 
     def _stop_if_asked(self):
         # Raised out of fit: Keras would otherwise still validate, and count a cut epoch as whole.

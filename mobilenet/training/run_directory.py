@@ -7,7 +7,9 @@
   checkpoints/     the last two checkpoints, model, optimizer and random state: after a finished epoch
                    (epoch_EEEE.keras) or within one (epoch_EEEE_step_SSSSSS.keras: E
                    epochs finished and S steps of the next)
-  best.keras       the model of the best validation top-1
+  best.keras       the model kept: the last epoch's, unless an earlier one truly beat it on
+                   validation (mobilenet.training.recorder.kept_epoch)
+  leader.keras     the model of the highest validation top-1 so far
   final.keras      the model after the last epoch
   .lock            held (fcntl.flock) by the one process that writes the directory
 

@@ -15,7 +15,7 @@
 
 import {Tensor, loadLiteRt} from '@litertjs/core';
 
-import {jpegOrientation, preprocessForEval, undoOrientation} from './preprocess.js';
+import {preprocessForEval} from './preprocess.js';
 import {readTflite} from './tflite_file.js';
 
 const WASM_DIRECTORY = '/node_modules/@litertjs/core/wasm/';
@@ -168,12 +168,13 @@ async function decode(blob, name) {
   const {width, height} = bitmap;
   const canvas = new OffscreenCanvas(width, height);
   const context = canvas.getContext('2d', {willReadFrequently: true});
+  // As a viewer shows it (mobilenet/data/photo_files.py): the browser has turned it upright by
+  // its EXIF orientation, and transparent pixels are laid on white.
+  context.fillStyle = 'white';
+  context.fillRect(0, 0, width, height);
   context.drawImage(bitmap, 0, 0);
   bitmap.close();
-  const rgba = context.getImageData(0, 0, width, height).data;
-  // The browser turned the picture upright by its EXIF orientation; TensorFlow does not.
-  const orientation = jpegOrientation(new Uint8Array(await blob.arrayBuffer()));
-  return undoOrientation(rgba, width, height, orientation);
+  return {rgba: context.getImageData(0, 0, width, height).data, width, height};
 }
 
 async function imageBlob(source) {

@@ -1,0 +1,154 @@
+"""Fine-tuning on few photos: 10 to 200 a class, measured on a large held-out set.
+
+Folders as people have them (PATH/<class>/<image>, split here by hash: a few validation photos
+a class) of 10, 20, 40 and 100 Imagenette training images of each of the accuracy section's 5
+classes, and that section's folder of 200 a class. Each is fine-tuned at α 0.25, ρ 160 from
+Keras' ImageNet weights with configs/finetune.py (the head fitted on the frozen features, a
+minimum of steps) and with the recipe before it (a head trained by SGD at learning rate 0.1 on
+the frozen backbone for 5 epochs, then every layer), exported to int8 and evaluated on all of
+Imagenette's validation images of those classes (about 1,950), which no run trains or
+validates on, except the 200 folder, whose validation split they are. Beside them, a linear
+probe: scikit-learn's L2 logistic regression (strength by 5-fold cross-validation) fitted on the
+frozen ImageNet backbone's features of the same training photos. Runs in runs/few_photos/.
+
+  python -m benchmarks.run_all few_photos
+"""
+
+import os
+import shutil
+
+import keras
+import numpy as np
+from matplotlib.figure import Figure
+
+from benchmarks import accuracy, common
+from mobilenet.configs import finetune
+from mobilenet.data import datasets, input_pipeline
+from mobilenet.exporting import comparison, release
+from mobilenet.model import network, transfer
+from mobilenet.training import loop
+
+PER_CLASS = (10, 20, 40, 100, 200)
+RESOLUTION = 160
+WORKDIR = os.path.join("runs", "few_photos")
+# The recipe before: the head trained by SGD on the frozen backbone, then every layer.
+BEFORE = dict(fit_head=False, min_steps_per_phase=0, frozen_epochs=5, frozen_learning_rate=0.1)
+RECIPES = {"configs/finetune.py": {}, "before (SGD head, then every layer)": BEFORE}
+LAST_WITHIN, FROM_PER_CLASS = 0.02, 100  # the last epoch within 2 points of the best, from 100 a class up
+
+
+def folder(per_class):
+    """runs/few_photos/folders/<per_class>/<class>/*.jpg: the first `per_class` training images of
+    each class of the accuracy section's small folder (its 200 for 200)."""
+    small = accuracy.small_folder()
+    if per_class == accuracy.SMALL_PER_CLASS:
+        return small
+    path = os.path.join(WORKDIR, "folders", str(per_class))
+    if not os.path.isdir(path):
+        partial = path + ".partial"
+        shutil.rmtree(partial, ignore_errors=True)
+        for name in sorted(os.listdir(os.path.join(small, "train"))):
+            os.makedirs(os.path.join(partial, name))
+            for image in sorted(os.listdir(os.path.join(small, "train", name)))[:per_class]:
+                shutil.copyfile(os.path.join(small, "train", name, image), os.path.join(partial, name, image))
+        os.replace(partial, path)
+    return path
+
+
+def linear_probe(train_folder, held_out):
+    """Held-out top-1 of scikit-learn's L2 logistic regression on the frozen ImageNet backbone's
+    pooled features (the evaluation crop) of the folder's training photos."""
+    from sklearn.linear_model import LogisticRegressionCV
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    model = network.mobilenet_v1(0.25, RESOLUTION, num_classes=1)
+    transfer.load_backbone_weights(model, accuracy.SHARED_WEIGHTS, 0.25, RESOLUTION)
+    extractor = keras.Model(model.input, model.get_layer("global_average_pooling").output)
+
+    def features(dataset, split):
+        pairs = [(extractor.predict_on_batch(pixels).reshape(len(pixels), -1), labels) for pixels, labels in
+                 input_pipeline.eval_images(dataset, RESOLUTION, 64, split=split, cache=False).as_numpy_iterator()]
+        return np.concatenate([x for x, _ in pairs]), np.concatenate([y for _, y in pairs])
+
+    x, y = features(datasets.load_dataset(f"folder:{train_folder}"), "train")
+    probe = make_pipeline(StandardScaler(), LogisticRegressionCV(Cs=10, cv=5, max_iter=10_000))
+    probe.fit(x, y)
+    held_x, held_y = features(held_out, "val")
+    return float(np.mean(probe.predict(held_x) == held_y))
+
+
+def run():
+    held_out = datasets.load_dataset(f"folder:{accuracy.small_folder()}")
+    rows, curves = [], {}
+    for per_class in PER_CLASS:
+        data = folder(per_class)
+        probe = linear_probe(data, held_out)
+        for recipe, overrides in RECIPES.items():
+            config = finetune.get_config()
+            config.update(dataset=f"folder:{data}", resolution=RESOLUTION, init_from=accuracy.SHARED_WEIGHTS,
+                          **overrides)
+            workdir = os.path.join(WORKDIR, f"{per_class}_{'new' if not overrides else 'before'}")
+            history = loop.train(config, workdir).history
+            exported = release.export(workdir, threads=(), card=False, evaluate=False)
+            evaluation = comparison.evaluate_tflite(exported.tflite, f"folder:{accuracy.small_folder()}", split="val")
+            losses, validation = [row["loss"] for row in history], [row["val_top1"] for row in history]
+            rows.append({"per_class": per_class, "recipe": recipe, "train": training_images(data),
+                         "validation": int(history[-1]["val_examples"]), "first_loss": losses[0],
+                         "highest_loss": max(losses), "best": max(validation), "last": validation[-1],
+                         "held_out": evaluation.tflite.top1, "keras_held_out": evaluation.keras.top1,
+                         "examples": evaluation.examples, "probe": probe})
+            curves[(per_class, recipe)] = (losses, validation)
+    return table(rows) + "\n\n" + plot(curves)
+
+
+def training_images(data):
+    return datasets.load_dataset(f"folder:{data}").num_examples("train")
+
+
+def table(rows):
+    lines = ["## Fine-tuning on few photos", "",
+             f"α 0.25, ρ {RESOLUTION} from Keras' ImageNet weights, on folders of 5 Imagenette classes "
+             f"(`python -m benchmarks.run_all few_photos`; runs in {WORKDIR}/). Held-out top-1: the int8 file on "
+             f"all {rows[0]['examples']:,} Imagenette validation images of those classes. Linear probe: "
+             "scikit-learn's L2 logistic regression, strength by 5-fold cross-validation, on the frozen ImageNet "
+             "features of the same training photos. Targets: the training loss never above its first epoch's; "
+             "held-out at least the probe's; from 100 a class up, the last epoch's validation top-1 within "
+             f"{100 * LAST_WITHIN:g} points of the best; no worse than the recipe before at 200 a class. "
+             "✓ marks a target met, ✗ one missed.", "",
+             "| Photos a class | Recipe | Training / validation images | Loss: first epoch, highest | "
+             "Validation top-1: best, last | Held-out top-1 (Keras) | Linear probe |",
+             "|---|---|---|---|---|---|---|"]
+    for row in rows:
+        loss_ok = "✓" if row["highest_loss"] <= row["first_loss"] else "✗"
+        probe_ok = "✓" if row["held_out"] >= row["probe"] else "✗"
+        last_ok = ("✓" if row["best"] - row["last"] <= LAST_WITHIN else "✗") if row["per_class"] >= FROM_PER_CLASS else ""
+        lines.append(f"| {row['per_class']} | {row['recipe']} | {row['train']} / {row['validation']} | "
+                     f"{row['first_loss']:.3f}, {row['highest_loss']:.3f} {loss_ok} | {row['best']:.3f}, "
+                     f"{row['last']:.3f} {last_ok} | {row['held_out']:.4f} {probe_ok} ({row['keras_held_out']:.4f}) | "
+                     f"{row['probe']:.4f} |")
+    new, before = (next(row for row in rows if row["per_class"] == PER_CLASS[-1] and row["recipe"] == recipe)
+                   for recipe in RECIPES)
+    lines += ["", f"At {PER_CLASS[-1]} a class: held-out {new['held_out']:.4f} with configs/finetune.py, "
+                  f"{before['held_out']:.4f} with the recipe before "
+                  f"({'✓ no worse' if new['held_out'] >= before['held_out'] else '✗ worse'})."]
+    return "\n".join(lines)
+
+
+def plot(curves):
+    figure = Figure(figsize=(3.2 * len(PER_CLASS), 6))
+    axes = figure.subplots(2, len(PER_CLASS), squeeze=False)
+    for column, per_class in enumerate(PER_CLASS):
+        for recipe in RECIPES:
+            losses, validation = curves[(per_class, recipe)]
+            epochs = range(1, len(losses) + 1)
+            axes[0][column].plot(epochs, losses, marker=".", label=recipe)
+            axes[1][column].plot(epochs, validation, marker=".", label=recipe)
+        axes[0][column].set(title=f"{per_class} photos a class", ylabel="training loss")
+        axes[1][column].set(xlabel="epoch", ylabel="validation top-1")
+        for row in axes:
+            row[column].grid(alpha=0.3)
+    axes[0][0].legend(fontsize=7)
+    figure.tight_layout()
+    figure.savefig(os.path.join(common.DOCS, "few_photos_curves.png"), dpi=90)
+    return "![training loss and validation top-1 of both recipes](few_photos_curves.png)"

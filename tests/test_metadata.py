@@ -86,6 +86,7 @@ def test_round_trip(tflite_model):
         "input_mean": 0.0,
         "input_std": 1.0,
         "labels": LABELS,
+        "display_names": [],
         "associated_files": ["labels.txt"],
         "preprocessing": None,
     }
@@ -163,3 +164,24 @@ def test_refuses_bad_labels(tflite_model, labels, message):
 def test_read_refuses_model_without_metadata(tflite_model):
     with pytest.raises(ValueError, match="no TFLITE_METADATA"):
         read_metadata(tflite_model)
+
+
+def test_readable_names_travel_as_display_names_that_mediapipe_returns(tflite_model):
+    """WordNet ids stay the labels; their names go in a second labels file with locale "en",
+    which MediaPipe's ImageClassifier returns as display_name."""
+    vision = pytest.importorskip("mediapipe.tasks.python.vision")
+    import mediapipe
+    from mediapipe.tasks.python import BaseOptions
+
+    ids, readable = ["n02979186", "n03000684", "n03028079"], ["cassette player", "chain saw", "church"]
+    model = add_metadata(tflite_model, name="n", description="d", labels=ids, display_names=readable)
+    info = read_metadata(model)
+    assert (info["labels"], info["display_names"]) == (ids, readable)
+    assert info["associated_files"] == ["labels.txt", "labels_en.txt"]
+    assert read_metadata(add_metadata(tflite_model, name="n", description="d", labels=ids))["display_names"] == []
+    options = vision.ImageClassifierOptions(base_options=BaseOptions(model_asset_buffer=model), max_results=3)
+    with vision.ImageClassifier.create_from_options(options) as classifier:
+        pixels = np.random.default_rng(0).integers(0, 256, (32, 32, 3), dtype=np.uint8)
+        categories = classifier.classify(mediapipe.Image(image_format=mediapipe.ImageFormat.SRGB, data=pixels)
+                                         ).classifications[0].categories
+    assert {(category.category_name, category.display_name) for category in categories} == set(zip(ids, readable))

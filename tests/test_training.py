@@ -270,6 +270,20 @@ def test_a_batch_larger_than_the_data_is_capped_with_a_notice(image_folder, tmp_
     assert [row["epoch"] for row in history] == [1]
 
 
+def test_a_few_photos_a_class_keep_the_backbone_frozen_and_a_batch_fits_the_data(image_folder):
+    from mobilenet.data import datasets
+
+    dataset = datasets.load_dataset(f"folder:{image_folder}")  # 8 training images a class
+    config = tiny_config(f"folder:{image_folder}", init_from="x.h5", frozen_below_per_class=10, batch_size=64)
+    fitted, notices = training._fitted_to_the_data(config, dataset)
+    assert fitted.frozen_epochs == fitted.epochs and fitted.batch_size == 24 and config.batch_size == 64
+    assert notices == ["config.batch_size 64 is larger than the 24 training images: batches of 24",
+                       "the smallest class has 8 training images, fewer than config.frozen_below_per_class 10: the "
+                       "backbone stays frozen and the head alone trains, at config.frozen_learning_rate 0.1"]
+    config.update(frozen_below_per_class=8, batch_size=8)
+    assert training._fitted_to_the_data(config, dataset) == (config, [])
+
+
 def test_a_phase_takes_at_least_its_minimum_of_steps():
     """Schedules stated in epochs hold on a few photos: an epoch takes more steps when a phase
     would otherwise end before it began."""

@@ -128,7 +128,8 @@ def check_parity(page, tflite_path, images, tolerance):
     """Compares the page with LiteRT Python on `images` ({name: path}); returns the page's results."""
     content = open(tflite_path, "rb").read()
     classifier = litert.TFLiteClassifier(content)
-    labels = metadata.read_metadata(content)["labels"]
+    info = metadata.read_metadata(content)
+    labels = info["display_names"] or info["labels"]  # the page shows readable names where the file has them
     names = sorted(images)
     results = dict(zip(names, classify_all(page, names)))
     problems = []

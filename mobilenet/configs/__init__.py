@@ -59,6 +59,7 @@ def validate(config):
         ("frozen_learning_rate", config.frozen_learning_rate > 0, "> 0"),
         ("frozen_epochs", config.frozen_epochs >= 0, ">= 0"),
         ("min_steps_per_phase", config.min_steps_per_phase >= 0, ">= 0 (0: one pass over the data an epoch)"),
+        ("frozen_below_per_class", config.frozen_below_per_class >= 0, ">= 0 (0: the backbone always unfreezes)"),
         ("optimizer", config.optimizer in OPTIMIZERS, " or ".join(OPTIMIZERS)),
         ("lr_schedule", config.lr_schedule in LR_SCHEDULES, " or ".join(LR_SCHEDULES)),
         ("mixed_precision", config.mixed_precision in MIXED_PRECISION, "'', mixed_float16 or mixed_bfloat16"),

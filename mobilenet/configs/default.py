@@ -80,6 +80,8 @@ def get_config():
     # backbone's features of the training images (mobilenet.training.linear_head): a
     # logistic regression that cannot diverge, however few the photos.
     config.fit_head = False
+    # With fewer training images than this in a class, the backbone never unfreezes (0: no such rule).
+    config.frozen_below_per_class = 0
     # Each phase takes at least this many optimizer steps: with a few dozen photos an epoch is a
     # step or two, and a schedule in epochs would end before it began; 0 for one pass an epoch.
     config.min_steps_per_phase = 0

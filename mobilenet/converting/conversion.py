@@ -146,9 +146,10 @@ def _representative_dataset(images, resolution):
 
 
 def convert_classifier(model, quantization, class_names, name, description, calibration_images=None,
-                       output_type=None, input_type=None):
-    """Converted bytes with TFLite metadata: raw-pixel input (mean 0, std 1), labels, and the
-    model's preprocessing (its input side, evaluation crop and scaling)."""
+                       output_type=None, input_type=None, display_names=None):
+    """Converted bytes with TFLite metadata: raw-pixel input (mean 0, std 1), labels (and their
+    readable `display_names`, when given), and the model's preprocessing (its input side,
+    evaluation crop and scaling)."""
     flatbuffer = convert(model, quantization, calibration_images, output_type, input_type)
     return metadata.add_metadata(
         flatbuffer,
@@ -159,6 +160,7 @@ def convert_classifier(model, quantization, class_names, name, description, cali
         input_std=1.0,
         license="Apache-2.0",
         preprocessing=preprocessing.Preprocessing(int(model.input.shape[1])).to_json(),
+        display_names=display_names,
     )
 
 

@@ -1,22 +1,17 @@
 """Human-readable names for WordNet-id classes (Imagenette's `n01440764` is a tench).
 
-The names come from Keras' ImageNet class index (`imagenet_class_index.json`, the file
-`keras.applications.imagenet_utils.decode_predictions` reads), which Keras downloads once
-into its cache (KERAS_HOME, else ~/.keras). Without it (no network, nothing cached) the
-ids are shown alone.
+From what TensorFlow Datasets installs, no download: ImageNet's WordNet ids in its class
+order (imagenet2012's labels.txt) and the readable names in that same order (the list its
+SI-Score builder keeps), of which each class's first name is taken ("tench, Tinca tinca" is a
+tench). Shown by the card, `predict` and the web page, and carried in every exported file
+as its display names; the ids stay the labels.
 """
 
-import contextlib
 import functools
-import io
-import json
 import os
 import re
 
 WORDNET_ID = re.compile(r"^n\d{8}$")
-# Where Keras downloads the index from (keras.applications.imagenet_utils.CLASS_INDEX_PATH).
-CLASS_INDEX_URL = "https://storage.googleapis.com/download.tensorflow.org/data/imagenet_class_index.json"
-
 
 
 def readable(class_names):
@@ -28,21 +23,17 @@ def readable(class_names):
 
 @functools.cache
 def _wordnet_names():
-    """{WordNet id: name} from Keras' ImageNet class index, or {} when it cannot be had."""
-    from keras.utils import get_file
+    """{WordNet id: readable name} of ImageNet's 1,000 classes."""
+    import tensorflow_datasets as tfds
+    from tensorflow_datasets.datasets.siscore import labels
 
-    try:
-        # No hash check: a cached copy is used as it is (it holds names, nothing that runs).
-        with contextlib.redirect_stdout(io.StringIO()):  # Keras announces the download
-            path = get_file("imagenet_class_index.json", CLASS_INDEX_URL, cache_subdir="models", cache_dir=_keras_home())
-        with open(path) as file:
-            index = json.load(file)
-    except Exception:  # no network and nothing cached: ids alone
-        return {}
-    return {wordnet_id: name.replace("_", " ") for wordnet_id, name in index.values()}
+    with open(os.path.join(os.path.dirname(tfds.__file__), "datasets", "imagenet2012", "labels.txt")) as file:
+        wordnet_ids = file.read().split()
+    return {wordnet_id: name.split(",")[0] for wordnet_id, name in zip(wordnet_ids, labels.IMAGENET_LABELS_LIST)}
 
 
-def _keras_home():
-    """Keras' cache, by Keras' own rule (KERAS_HOME, else ~/.keras), read when called: Keras
-    reads it once, when it is imported."""
-    return os.environ.get("KERAS_HOME", os.path.join(os.path.expanduser("~"), ".keras"))
+def display_names(class_names):
+    """The readable names of WordNet-id classes (["tench", ...]), or None when the classes are
+    not all WordNet ids (a folder's own names are readable already)."""
+    names = _wordnet_names() if all(WORDNET_ID.match(name) for name in class_names) else {}
+    return [names[name] for name in class_names] if names and all(name in names for name in class_names) else None

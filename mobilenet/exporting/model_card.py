@@ -16,27 +16,29 @@ import os
 
 import numpy as np
 
-from mobilenet import figures, files, machine, names
+from mobilenet import figures, files, intervals, machine, names
 from mobilenet.converting import c_sources
 from mobilenet.data import class_balance, class_names
 from mobilenet.flatbuffer import metadata
 from mobilenet.measure import class_metrics, litert
+from mobilenet.training import recorder
 from mobilenet.training.run_directory import RunDirectory
 
 IMBALANCE_WARNING = 3.0  # largest class over smallest
 MEDIAPIPE_SNIPPET = '''import mediapipe as mp
 import numpy as np
 from mediapipe.tasks.python import BaseOptions, vision
-from PIL import Image
+from PIL import Image, ImageOps
 
 options = vision.ImageClassifierOptions(base_options=BaseOptions(model_asset_path="{tflite}"), max_results=5)
 # RGB first: MediaPipe reads a grayscale JPEG as one channel, which the classifier refuses
 # ("TfLiteTensor and Tensor sizes do not match"). ImageNet and Imagenette hold such JPEGs.
-pixels = np.asarray(Image.open("photo.jpg").convert("RGB"))
+# Upright, as a viewer shows it: a phone's sideways photo carries its turn in EXIF.
+pixels = np.asarray(ImageOps.exif_transpose(Image.open("photo.jpg")).convert("RGB"))
 with vision.ImageClassifier.create_from_options(options) as classifier:
     result = classifier.classify(mp.Image(image_format=mp.ImageFormat.SRGB, data=pixels))
 for category in result.classifications[0].categories:
-    print(category.category_name, round(category.score, 3))
+    print(category.display_name or category.category_name, round(category.score, 3))
 '''
 KOTLIN_SNIPPET = '''// build.gradle.kts: implementation("com.google.mediapipe:tasks-vision:0.10.21")
 // the file in app/src/main/assets/
@@ -47,7 +49,7 @@ val options = ImageClassifier.ImageClassifierOptions.builder()
 val classifier = ImageClassifier.createFromOptions(context, options)
 val result = classifier.classify(BitmapImageBuilder(bitmap).build())  // an ARGB_8888 Bitmap
 for (category in result.classificationResult().classifications()[0].categories()) {{
-    Log.i("classifier", "${{category.categoryName()}} ${{category.score()}}")
+    Log.i("classifier", "${{category.displayName().ifEmpty {{ category.categoryName() }}}} ${{category.score()}}")
 }}
 '''
 
@@ -203,10 +205,12 @@ def _training_section(config, history, pictures, train_counts):
              f"{100 * config['crop_area_min']:.0f} % of the image; "
              + (f"backbone from {config['init_from']} ({config['frozen_epochs']} epochs frozen)"
                 if config.get("init_from") else "from scratch") + f"; class weights {weights}."]
-    if history:
-        best = max(history, key=lambda row: row.get("val_top1", 0))
-        lines += ["", f"Best validation top-1 {best.get('val_top1', 0):.4f} at epoch {best['epoch']} (the model "
-                      f"exported, best.keras); {np.median([row['seconds'] for row in history]):.0f} s an epoch."]
+    kept = recorder.kept_epoch(history)
+    if kept is not None:
+        row = next(row for row in history if row["epoch"] == kept)
+        lines += ["", f"The model exported (best.keras) is epoch {kept}'s: {recorder.validation_line(row)} (the "
+                      "last epoch's, unless an earlier one beat its 95 % interval); "
+                      f"{np.median([row['seconds'] for row in history]):.0f} s an epoch."]
     if "curves" in pictures:
         lines += ["", f"![Training curves]({pictures['curves']})"]
     lines += ["", "<details><summary>The whole config (config.json)</summary>", "", "```json",
@@ -216,24 +220,29 @@ def _training_section(config, history, pictures, train_counts):
 
 def _accuracy_section(results, readable, pictures):
     file, float_model = results.tflite, results.keras
-    lines = ["", "## Accuracy", "", f"On {results.examples:,} evaluation images (split `{results.split}`):", "",
+    small = results.examples < intervals.SMALL
+    lines = ["", "## Accuracy", "", f"On {results.examples:,} evaluation images (split `{results.split}`)"
+             + (": few, so each top-1 and recall comes with its 95 % (Wilson) interval, where the true figure "
+                "lies 19 times out of 20:" if small else ":"), "",
              "| | Top-1 | Top-5 | Macro precision | Macro recall | Macro F1 |", "|---|---|---|---|---|---|"]
     for label, report in (("Keras float model", float_model), ("this file", file)):
         if report is not None:
-            lines.append(f"| {label} | {report.top1:.4f} | {report.top5:.4f} | {report.macro['precision']:.4f} | "
-                         f"{report.macro['recall']:.4f} | {report.macro['f1']:.4f} |")
+            lines.append(f"| {label} | {_share(report.top1, results.examples)} | {report.top5:.4f} | "
+                         f"{report.macro['precision']:.4f} | {report.macro['recall']:.4f} | {report.macro['f1']:.4f} |")
     if float_model is not None:
         lines += ["", f"The file and the float model give the same top-1 class on {results.top1_agreement:.2%} of "
                       "the images."]
-    lines += ["", "Per class (precision, recall, F1):", ""]
+    lines += ["", "Per class (precision, recall, F1; the file's recall with its 95 % interval):", ""]
     if float_model is not None:
-        lines += ["| Class | Support | Float P / R / F1 | File P / R / F1 | Recall change |", "|---|---|---|---|---|"]
+        lines += ["| Class | Support | Float P / R / F1 | File P / R / F1 | File recall | Recall change |",
+                  "|---|---|---|---|---|---|"]
         for name, ours, theirs in zip(readable, file.per_class, float_model.per_class):
-            lines.append(f"| {name} | {ours['support']} | {_prf(theirs)} | {_prf(ours)} | "
+            lines.append(f"| {name} | {ours['support']} | {_prf(theirs)} | {_prf(ours)} | {_recall(ours)} | "
                          f"{100 * (ours['recall'] - theirs['recall']):+.1f} points |")
     else:
-        lines += ["| Class | Support | P / R / F1 |", "|---|---|---|"]
-        lines += [f"| {name} | {row['support']} | {_prf(row)} |" for name, row in zip(readable, file.per_class)]
+        lines += ["| Class | Support | P / R / F1 | Recall |", "|---|---|---|---|"]
+        lines += [f"| {name} | {row['support']} | {_prf(row)} | {_recall(row)} |"
+                  for name, row in zip(readable, file.per_class)]
     if "confusion" in pictures:
         lines += ["", f"![Confusion matrix of the file: counts and shares of each true class]({pictures['confusion']})"]
     names = dict(zip(results.columns, readable))
@@ -244,6 +253,19 @@ def _accuracy_section(results, readable, pictures):
         lines += ["", "Its most confident mistakes (as the model saw them: the central crop at its input size):", "",
                   f"![The file's most confident mistakes]({pictures['mistakes']})"]
     return lines
+
+
+def _share(value, count):
+    """A top-1 and, on fewer than intervals.SMALL images, its 95 % interval."""
+    if count >= intervals.SMALL:
+        return f"{value:.4f}"
+    low, high = intervals.wilson(value, count)
+    return f"{value:.4f} ({low:.2f}-{high:.2f})"
+
+
+def _recall(row):
+    low, high = intervals.wilson(row["recall"], row["support"])
+    return f"{row['recall']:.3f} ({low:.2f}-{high:.2f})"
 
 
 def _prf(row):

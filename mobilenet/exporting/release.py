@@ -15,9 +15,9 @@ import dataclasses
 import json
 import os
 
-from mobilenet import files, names
+from mobilenet import files, intervals, names
 from mobilenet.converting import c_sources, conversion, micro_conversion
-from mobilenet.data import datasets, folders, input_pipeline
+from mobilenet.data import class_names, datasets, folders, input_pipeline
 from mobilenet.errors import ParameterError
 from mobilenet.exporting import defaults, model_card
 from mobilenet.flatbuffer import graph, memory_plan
@@ -198,6 +198,7 @@ def _export(release):
         calibration_images=calibration.as_numpy_iterator(),
         output_type=release.output_type,
         input_type=release.input_type,
+        display_names=class_names.display_names(dataset.class_names),
     )
     files.write_atomically(release.output, content)
     files.write_labels(output_dir, dataset.class_names)
@@ -331,9 +332,9 @@ def format_report(report):
                      "the same weights at another size; the accuracy below is what it gives there")
     if "tflite_top1" in report:
         lines.append(
-            f"accuracy on {report['dataset']} {report['split']} ({report['examples']} images): "
-            f"TFLite top-1 {report['tflite_top1']:.4f} top-5 {report['tflite_top5']:.4f}; "
-            f"Keras top-1 {report['keras_top1']:.4f} top-5 {report['keras_top5']:.4f}; "
+            f"accuracy on {report['dataset']} {report['split']}: "
+            f"TFLite top-1 {intervals.describe(report['tflite_top1'], report['examples'])}, top-5 "
+            f"{report['tflite_top5']:.4f}; Keras top-1 {report['keras_top1']:.4f} top-5 {report['keras_top5']:.4f}; "
             f"same top-1 class {report['top1_agreement']:.2%}"
         )
     for threads, stats in report.get("latency_ms", {}).items():

@@ -47,6 +47,11 @@ __all__ = ["add_metadata", "read_metadata", "read_preprocessing", "carry_packed_
 METADATA_NAME = "TFLITE_METADATA"  # the Model.metadata entry readers look for
 PREPROCESSING_NAME = "mobilenet_preprocessing"  # ours: the model's preprocessing as JSON
 LABELS_FILE = names.LABELS
+# Readable names beside the labels (WordNet ids' "cassette player"), as tflite_support writes
+# them: a second labels file with a locale, which MediaPipe returns as display_name when its
+# display_names_locale (default "en") matches.
+DISPLAY_NAMES_LOCALE = "en"
+DISPLAY_NAMES_FILE = f"labels_{DISPLAY_NAMES_LOCALE}.txt"
 _MODEL_IDENTIFIER = b"TFL3"
 _METADATA_IDENTIFIER = b"M001"
 # Every table, field and enum value written here exists since metadata schema 1.0.0;
@@ -73,7 +78,7 @@ _IMAGE_COLOR_SPACE = 0
 _PROCESS_UNIT_TYPE, _PROCESS_UNIT_OPTIONS = 0, 1
 _NORM_MEAN, _NORM_STD = 0, 1
 _STATS_MAX, _STATS_MIN = 0, 1
-_FILE_NAME, _FILE_DESCRIPTION, _FILE_TYPE = 0, 1, 2
+_FILE_NAME, _FILE_DESCRIPTION, _FILE_TYPE, _FILE_LOCALE = 0, 1, 2, 3
 
 
 def add_metadata(
@@ -88,6 +93,7 @@ def add_metadata(
     input_mean: float = 0.0,
     input_std: float = 1.0,
     preprocessing: dict | None = None,
+    display_names: list[str] | None = None,
 ) -> bytes:
     """Returns `model` (a .tflite image classifier) with image-classifier metadata.
 
@@ -96,7 +102,8 @@ def add_metadata(
     normalisation a runtime applies to pixels (0..255) before feeding a float32
     input: (pixel - mean) / std. Our models normalise inside, so the default
     0 and 1 (identity) is right for them; MediaPipe requires the normalisation
-    entry for float32 inputs and ignores it for uint8 ones. `preprocessing` (a
+    entry for float32 inputs and ignores it for uint8 ones. `display_names`, one a label,
+    go in a second labels file with DISPLAY_NAMES_LOCALE. `preprocessing` (a
     Preprocessing's JSON) is stored beside, under PREPROCESSING_NAME. Any metadata and
     packed files the model already carries are replaced.
     """
@@ -107,6 +114,9 @@ def add_metadata(
         raise ValueError("labels must not contain line breaks")
     if not input_std > 0:
         raise ValueError(f"input_std must be positive, got {input_std}")
+    if display_names is not None and (len(display_names) != len(labels)
+                                      or any("\n" in name or "\r" in name for name in display_names)):
+        raise ValueError("display_names must be one line for each label")
 
     tflite = tfl.ModelT.InitFromPackedBuf(model, 0)
     graph = tflite.subgraphs[0]
@@ -131,6 +141,7 @@ def add_metadata(
         std=input_std,
         input_stats=_input_stats(image.type, input_mean, input_std),
         output_stats=_output_stats(scores.type),
+        display_names=display_names is not None,
     )
     _inline_buffers(tflite, model)
     _set_metadata_buffer(tflite, METADATA_NAME, metadata)
@@ -145,6 +156,8 @@ def add_metadata(
     # stream; ZipFile's default compression is ZIP_STORED, as MediaPipe requires.
     with zipfile.ZipFile(out, "a") as archive:
         archive.writestr(LABELS_FILE, "".join(f"{label}\n" for label in labels))
+        if display_names is not None:
+            archive.writestr(DISPLAY_NAMES_FILE, "".join(f"{name}\n" for name in display_names))
     return out.getvalue()
 
 
@@ -154,7 +167,8 @@ def read_metadata(model: bytes) -> dict:
     Returns a dict with "name", "description", "version", "author", "license",
     "min_parser_version" (strings, "" when absent), "input_mean" and "input_std"
     (floats; lists for per-channel values; None without normalisation), "labels"
-    (from the packed labels file; [] without one), "associated_files" (the names
+    (from the packed labels file; [] without one), "display_names" (from the labels file
+    with a locale, DISPLAY_NAMES_FILE; [] without one), "associated_files" (the names
     packed in the model's zip) and "preprocessing" (the dict stored under
     PREPROCESSING_NAME; None without one).
     """
@@ -172,12 +186,18 @@ def read_metadata(model: bytes) -> dict:
             mean, std = _floats(options, _NORM_MEAN), _floats(options, _NORM_STD)
             break
     scores = _tables(subgraph, _SUBGRAPH_OUTPUTS)[0]
+    display_file = None
     for file in _tables(scores, _TENSOR_FILES):
-        if _byte(file, _FILE_TYPE) == _FILE_TENSOR_AXIS_LABELS:
-            labels_file = _string(file, _FILE_NAME)
+        if _byte(file, _FILE_TYPE) != _FILE_TENSOR_AXIS_LABELS:
+            continue
+        if _string(file, _FILE_LOCALE):
+            display_file = display_file or _string(file, _FILE_NAME)
+        else:
+            labels_file = labels_file or _string(file, _FILE_NAME)
 
     packed = _packed_files(model)
     labels = packed.get(labels_file, b"").decode("utf-8").splitlines()
+    display_names = packed.get(display_file, b"").decode("utf-8").splitlines()
     return {
         "name": _string(root, _MODEL_NAME),
         "description": _string(root, _MODEL_DESCRIPTION),
@@ -188,6 +208,7 @@ def read_metadata(model: bytes) -> dict:
         "input_mean": _scalar_or_list(mean),
         "input_std": _scalar_or_list(std),
         "labels": labels,
+        "display_names": display_names,
         "associated_files": sorted(packed),
         "preprocessing": read_preprocessing(model),
     }
@@ -233,6 +254,7 @@ def _metadata_flatbuffer(
     std: float,
     input_stats: tuple[float, float],
     output_stats: tuple[float, float],
+    display_names: bool = False,
 ) -> bytes:
     """Encodes the ModelMetadata table. Flatbuffers are built bottom-up: every
     string, vector and child table is written before the table pointing to it."""
@@ -287,6 +309,15 @@ def _metadata_flatbuffer(
         },
         {_FILE_TYPE: _FILE_TENSOR_AXIS_LABELS},
     )
+    display_files = [_write_table(
+        b,
+        {
+            _FILE_NAME: string(DISPLAY_NAMES_FILE),
+            _FILE_DESCRIPTION: string("Readable names of the categories, in the order of the labels."),
+            _FILE_LOCALE: string(DISPLAY_NAMES_LOCALE),
+        },
+        {_FILE_TYPE: _FILE_TENSOR_AXIS_LABELS},
+    )] if display_names else []
     scores = _write_table(
         b,
         {
@@ -294,7 +325,7 @@ def _metadata_flatbuffer(
             _TENSOR_DESCRIPTION: string("Probabilities of the labels respectively."),
             _TENSOR_CONTENT: scores_content,
             _TENSOR_STATS: stats(output_stats),
-            _TENSOR_FILES: _write_vector(b, [labels_file]),
+            _TENSOR_FILES: _write_vector(b, [labels_file, *display_files]),
         },
     )
 

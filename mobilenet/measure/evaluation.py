@@ -129,11 +129,15 @@ class Evaluation:
     mistakes: list = dataclasses.field(default_factory=list)
 
     def summary(self):
-        """The overall figures as flat keys (tflite_top1, keras_top1, top1_agreement, ...)."""
+        """The overall figures as flat keys (tflite_top1, keras_top1, top1_agreement, ...), with
+        the 95 % interval of each top-1 (tflite_top1_interval, ...) below intervals.SMALL images."""
         summary = {"examples": self.examples, "split": self.split, "tflite_top1": self.tflite.top1,
                    "tflite_top5": self.tflite.top5}
         if self.keras is not None:
             summary.update(keras_top1=self.keras.top1, keras_top5=self.keras.top5, top1_agreement=self.top1_agreement)
+        if self.examples < intervals.SMALL:
+            for key in [key for key in summary if key.endswith("_top1")]:
+                summary[f"{key}_interval"] = list(intervals.wilson(summary[key], self.examples))
         return summary
 
     def to_json(self):

@@ -86,6 +86,7 @@ class TFLiteClassifier:
                                  "float32 and int8 are supported")
         self.resolution = int(self.input["shape"][1])
         info, self.labels, self.preprocessing = described(content, self.resolution)
+        self.display_names = info.get("display_names") or None  # readable names beside the labels
         self.input_mean = input_mean if input_mean is not None else info.get("input_mean", 0.0)
         self.input_std = input_std if input_std is not None else info.get("input_std", 1.0)
 

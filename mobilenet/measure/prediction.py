@@ -38,10 +38,11 @@ def classify(tflite, images, top_k=5, labels=None):
 
 
 def load_labels(classifier, tflite_path, labels_path=None):
-    """Class names: from `labels_path` if given, else the file's metadata, else labels.txt beside it."""
+    """Class names: from `labels_path` if given, else the file's metadata (its display names,
+    "cassette player", when it carries them; else its labels), else labels.txt beside it."""
     if labels_path is None:
         if classifier.labels:
-            return classifier.labels
+            return classifier.display_names or classifier.labels
         labels_path = names.labels_path(tflite_path)
         if not os.path.isfile(labels_path):
             return [str(i) for i in range(classifier.num_outputs)]

@@ -99,7 +99,7 @@ def _train(config, run, user_callbacks):
     # directory, which must then be on storage every worker reads (NFS, GCS).
     chief = distribution.is_chief(strategy)
     with run.claimed(config, dataset, writable=chief):
-        config, notices = _fitted_to_the_data(config, dataset.num_examples(dataset.train_split))
+        config, notices = _fitted_to_the_data(config, dataset)
         steps_per_epoch = _steps_per_epoch(config, dataset.num_examples(dataset.train_split))
         # Also when resuming: TensorFlow combines this global seed with the pipeline's own
         # shuffle seed, so the batches of a resumed run are those of an uninterrupted one.
@@ -138,14 +138,25 @@ def _train(config, run, user_callbacks):
     return TrainingRun(run.path, recorder.history)
 
 
-def _fitted_to_the_data(config, train_examples):
-    """(the config with its batch no larger than the training split, the notice saying so)."""
-    if config.batch_size <= train_examples:
-        return config, []
-    capped = config.copy_and_resolve_references()
-    capped.batch_size = train_examples
-    return capped, [f"config.batch_size {config.batch_size} is larger than the {train_examples} training images: "
-                    f"batches of {train_examples}"]
+def _fitted_to_the_data(config, dataset):
+    """(the config fitted to the data, the notices saying how): its batch no larger than the
+    training split; and with fewer than config.frozen_below_per_class training images in a
+    class, a backbone that stays frozen throughout (on a few photos a class, fine-tuning every
+    layer lost held-out accuracy against the fitted head alone: docs/BENCHMARKS.md)."""
+    fitted, notices = config.copy_and_resolve_references(), []
+    train_examples = dataset.num_examples(dataset.train_split)
+    if config.batch_size > train_examples:
+        fitted.batch_size = train_examples
+        notices.append(f"config.batch_size {config.batch_size} is larger than the {train_examples} training images: "
+                       f"batches of {train_examples}")
+    if config.init_from and config.frozen_below_per_class and config.frozen_epochs < config.epochs:
+        smallest = min(datasets.class_counts(dataset, dataset.train_split))
+        if smallest < config.frozen_below_per_class:
+            fitted.frozen_epochs = config.epochs
+            notices.append(f"the smallest class has {smallest} training images, fewer than "
+                           f"config.frozen_below_per_class {config.frozen_below_per_class}: the backbone stays frozen "
+                           f"and the head alone trains, at config.frozen_learning_rate {config.frozen_learning_rate:g}")
+    return fitted, notices
 
 
 def _steps_per_epoch(config, train_examples):

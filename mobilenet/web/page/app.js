@@ -129,6 +129,7 @@ function summary({info, fileName, threads}) {
     inputStd: info.inputStd,
     labelsFile: info.labelsFile,
     labels: info.labels ? info.labels.length : 0,
+    displayNames: info.displayNames ? info.displayNames.length : 0,
     cropFraction: info.cropFraction,
     threads,
     runtime: `LiteRT.js ${runtime.version}`.trim(),
@@ -242,7 +243,7 @@ function classify(source) {
       showError('');
       const {pixels, blob, name} = await modelInput(source, loaded.info);
       const {scores, latencyMs} = await infer(loaded, inputData(pixels, loaded.info));
-      const labels = loaded.info.labels;
+      const labels = loaded.info.displayNames ?? loaded.info.labels;  // readable names where the file has them
       const results = topK(scores, TOP_K).map((index) => ({
         label: labels && index < labels.length ? labels[index] : String(index),
         index,

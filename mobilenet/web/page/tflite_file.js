@@ -10,7 +10,8 @@
 //   * the model's preprocessing (input side, central crop, scaling) that
 //     mobilenet/flatbuffer/metadata.py stores as JSON in a metadata entry of its own, when
 //     the file has one (null otherwise);
-//   * the labels themselves, from the zip appended to the flatbuffer. mobilenet/flatbuffer/metadata.py
+//   * the labels themselves, from the zip appended to the flatbuffer, and their readable
+//     names (displayNames) when the file packs a labels file with a locale beside them; mobilenet/flatbuffer/metadata.py
 //     (like tflite_support) stores the entries uncompressed; deflated ones are inflated
 //     with the browser's DecompressionStream.
 
@@ -34,7 +35,7 @@ const SUBGRAPH_METADATA = {inputs: 2, outputs: 3};
 const TENSOR_METADATA = {processUnits: 4, associatedFiles: 6};
 const PROCESS_UNIT = {type: 0, options: 1};
 const NORMALIZATION = {mean: 0, std: 1};
-const ASSOCIATED_FILE = {name: 0, type: 2};
+const ASSOCIATED_FILE = {name: 0, type: 2, locale: 3};
 const PROCESS_UNIT_NORMALIZATION = 1;
 const FILE_TENSOR_AXIS_LABELS = 2;
 
@@ -191,6 +192,7 @@ export async function readTflite(bytes) {
       inputStd: 1,
       labels: null,
       labelsFile: null,
+      displayNames: null,
       preprocessing: null,
     };
     const preprocessing = metadataEntry(model, buffers, bytes, PREPROCESSING_NAME);
@@ -263,15 +265,22 @@ async function readMetadata(root, bytes) {
     }
   }
   const scores = subgraph.tables(SUBGRAPH_METADATA.outputs)[0];
+  let displayNamesFile = null;
   for (const file of scores ? scores.tables(TENSOR_METADATA.associatedFiles) : []) {
-    if (file.uint8(ASSOCIATED_FILE.type) === FILE_TENSOR_AXIS_LABELS) {
-      result.labelsFile = file.string(ASSOCIATED_FILE.name);
-      break;
+    if (file.uint8(ASSOCIATED_FILE.type) !== FILE_TENSOR_AXIS_LABELS) continue;
+    if (file.string(ASSOCIATED_FILE.locale)) {
+      displayNamesFile ??= file.string(ASSOCIATED_FILE.name);  // readable names, as MediaPipe's display_name
+    } else {
+      result.labelsFile ??= file.string(ASSOCIATED_FILE.name);
     }
   }
   if (result.labelsFile) {
     const packed = await readZipEntry(bytes, result.labelsFile);
     if (packed) result.labels = splitLines(new TextDecoder().decode(packed));
+  }
+  if (displayNamesFile) {
+    const packed = await readZipEntry(bytes, displayNamesFile);
+    if (packed) result.displayNames = splitLines(new TextDecoder().decode(packed));
   }
   return result;
 }

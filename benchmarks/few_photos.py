@@ -72,7 +72,8 @@ def linear_probe(train_folder, held_out):
         return np.concatenate([x for x, _ in pairs]), np.concatenate([y for _, y in pairs])
 
     x, y = features(datasets.load_dataset(f"folder:{train_folder}"), "train")
-    probe = make_pipeline(StandardScaler(), LogisticRegressionCV(Cs=10, cv=5, max_iter=10_000))
+    probe = make_pipeline(StandardScaler(),
+                          LogisticRegressionCV(Cs=10, cv=5, max_iter=10_000, use_legacy_attributes=False))
     probe.fit(x, y)
     held_x, held_y = features(held_out, "val")
     return float(np.mean(probe.predict(held_x) == held_y))

@@ -7,11 +7,12 @@ Sections: training throughput (with the GPU table of benchmarks/gpu_training.py)
 training recipe's ablation (one knob at a time), accuracy (the default run, the fine-tuning
 run and the small-folder run), fine-tuning when the backbone unfreezes, knowledge
 distillation into small students, the exported models' accuracy, size and latency, the
-default model's card with its latency by block, and the web page's latency against LiteRT
-Python's. Every training run is reused (or resumed) from runs/ by a later call; from nothing
-the whole takes several hours on a 2-core CPU (each section's table gives its time per
-epoch). Each section is stamped with the day and machine it ran on, and the file is
-rewritten after each one, so a long run cut short keeps what it measured.
+default model's card with its latency by block, the web page's latency against LiteRT
+Python's, and small models built for a microcontroller (TensorFlow Lite Micro). Every
+training run is reused (or resumed) from runs/ by a later call; from nothing the whole takes
+several hours on a 2-core CPU (each section's table gives its time per epoch). Each section
+is stamped with the day and machine it ran on, and the file is rewritten after each one, so a
+long run cut short keeps what it measured.
 """
 
 import datetime
@@ -21,13 +22,14 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from benchmarks import (ablation, accuracy, common, distillation, example_card, few_photos, fine_tuning, tflite_models,
-                        training_speed, web_latency)
+from benchmarks import (ablation, accuracy, common, distillation, example_card, few_photos, fine_tuning, micro,
+                        tflite_models, training_speed, web_latency)
 from mobilenet import files
 
 SECTIONS = {"training_speed": training_speed, "ablation": ablation, "accuracy": accuracy, "fine_tuning": fine_tuning,
             "few_photos": few_photos,
-            "distillation": distillation, "tflite": tflite_models, "example_card": example_card, "web": web_latency}
+            "distillation": distillation, "tflite": tflite_models, "example_card": example_card, "web": web_latency,
+            "microcontroller": micro}
 PATH = os.path.join(common.DOCS, "BENCHMARKS.md")
 # Each section in the file starts with this marker, so that a later run can replace it alone.
 MARKER = "<!-- section: {} -->"

@@ -4,7 +4,7 @@ that imports matplotlib; its Figure without pyplot: no process-wide backend or s
 
 import matplotlib
 import numpy as np
-from matplotlib import ticker
+from matplotlib import ticker, transforms
 from matplotlib.figure import Figure
 
 from mobilenet import files
@@ -103,13 +103,27 @@ def block_latency(rows, path, title):
 MARKERS = "osD^vP*X"
 
 
-def accuracy_trade_off(rows, accuracy, x_key, x_label, front, path, latency_budget_ms=None, earlier=None):
+def accuracy_trade_off(rows, accuracy, x_key, x_label, front, path, budget=None, earlier=None, budget_unit="ms"):
     """A sweep's `accuracy` against `x_key` on a log axis in plain numbers: one colour per α,
     one marker per ρ, each point labelled (↑ where its images are upsampled), the Pareto front
-    `front` (rows) and the budget drawn; `earlier`, the same models' rows at a shorter budget,
-    hollow, each joined to its point."""
+    `front` (rows) and the `budget` (in `budget_unit`, on the x axis) drawn; `earlier`, the
+    same models' rows at a shorter budget, hollow, each joined to its point. Rows without an
+    accuracy (None) are grey crosses on the bottom edge, at their x."""
+    unranked = [row for row in rows if row[accuracy] is None]
+    rows = [row for row in rows if row[accuracy] is not None]
     figure = Figure(figsize=(8, 5.5))
     axes = figure.subplots()
+    if not rows:
+        axes.text(0.5, 0.5, f"none of the {len(unranked)} models has a published top-1", ha="center",
+                  transform=axes.transAxes)
+        axes.set_axis_off()
+        return _save(figure, path)
+    # Models without an accuracy: grey crosses on the bottom edge, at their x, labelled.
+    bottom = transforms.blended_transform_factory(axes.transData, axes.transAxes)
+    for index, row in enumerate(sorted(unranked, key=lambda row: row[x_key])):
+        axes.plot(row[x_key], 0.03, "x", color="gray", transform=bottom, clip_on=False)
+        axes.annotate(f"{row['alpha']:g}-{row['resolution']}", (row[x_key], 0.03), xycoords=bottom,
+                      textcoords="offset points", xytext=(4, 3 + 9 * (index % 2)), fontsize=7, color="gray")
     alphas = sorted({row["alpha"] for row in rows})
     markers = dict(zip(sorted({row["resolution"] for row in rows}), MARKERS))
     colors = matplotlib.colormaps["viridis"](np.linspace(0, 0.8, len(alphas)))  # no pale yellow on white
@@ -139,9 +153,10 @@ def accuracy_trade_off(rows, accuracy, x_key, x_label, front, path, latency_budg
         axes.plot([], [], " ", label="↑ upsampled images")
     axes.step([row[x_key] for row in front], [100 * row[accuracy] for row in front], "r-", where="post", alpha=0.5,
               label="Pareto front")
-    if latency_budget_ms is not None:
-        axes.axvline(latency_budget_ms, color="black", linestyle="--", linewidth=1,
-                     label=f"budget {latency_budget_ms:g} ms")
+    if unranked:
+        axes.plot([], [], "x", color="gray", label="no published top-1 (on the bottom edge)")
+    if budget is not None:
+        axes.axvline(budget, color="black", linestyle="--", linewidth=1, label=f"budget {budget:g} {budget_unit}")
     axes.set_xscale("log")
     for axis_formatter in (axes.xaxis.set_major_formatter, axes.xaxis.set_minor_formatter):
         axis_formatter(ticker.FuncFormatter(lambda value, _: f"{value:g}"))  # 0.3, not 3×10⁻¹
@@ -149,6 +164,9 @@ def accuracy_trade_off(rows, accuracy, x_key, x_label, front, path, latency_budg
     axes.set_ylabel("published ImageNet top-1 (%)" if accuracy == "published_top1" else "int8 top-1 (%)")
     axes.grid(True, which="both", alpha=0.3)
     axes.legend(fontsize=7, ncol=2)
+    if unranked:  # room on the bottom edge for them
+        low, high = axes.get_ylim()
+        axes.set_ylim(low - 0.08 * (high - low), high)
     figure.tight_layout()
     place_labels(figure, axes, labels)
     with files.atomic_output(path) as temporary:

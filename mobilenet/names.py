@@ -16,6 +16,9 @@ SPLIT_CSV = "split.csv"  # in a run directory on a folder dataset: every image's
 SWEEP_CSV, SWEEP_TABLE, SWEEP_SELECTED = "sweep.csv", "sweep.md", "selected.tflite"
 SWEEP_PLOTS = {"latency_median_ms": "accuracy_vs_latency.png", "mult_adds_m": "accuracy_vs_multadds.png"}
 SWEEP_MODEL = "int8.tflite"  # each model's int8 file, in its run directory inside --out
+# With target "micro": the plots against a microcontroller's budgets, and the pick's TFLM file.
+SWEEP_MICRO_PLOTS = {"arena_kib": "accuracy_vs_arena.png", "flash_kib": "accuracy_vs_flash.png"}
+SWEEP_SELECTED_MICRO = "selected_int8_micro.tflite"
 
 
 def model_name(alpha, resolution, variant="standard"):

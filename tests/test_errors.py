@@ -204,6 +204,22 @@ CASES = [
      ["--dataset", "folder:{folder}", "--alphas", "0.25", "--resolutions", "32", "--epochs", "1",
       "--config.batch_size=4", "--config.eval_batch_size=4", "--out", "{tmp}/sweep", "--latency_budget_ms", "0.000001"],
      "--latency_budget_ms 1e-06: no model fits; the fastest takes"),
+    ("mobilenet sweep", "--target unknown", ["--target", "watch"], "--target must be phone or micro, got 'watch'"),
+    ("mobilenet sweep", "--ram_budget_kb without --target micro", ["--ram_budget_kb", "256"],
+     "--ram_budget_kb is a budget of a microcontroller build: add --target micro"),
+    ("mobilenet sweep", "--ram_budget_kb and --flash_budget_kb without --target micro",
+     ["--ram_budget_kb", "256", "--flash_budget_kb", "1024"],
+     "--ram_budget_kb and --flash_budget_kb are budgets of a microcontroller build: add --target micro"),
+    ("mobilenet sweep", "--flash_budget_kb not > 0", ["--target", "micro", "--flash_budget_kb", "0"],
+     "--flash_budget_kb must be > 0, got 0"),
+    ("mobilenet sweep", "--num_classes with trained accuracy", ["--num_classes", "10"],
+     "--num_classes is for published accuracy: a trained model has its dataset's classes"),
+    ("mobilenet sweep", "--num_classes below 2", ["--accuracy_source", "published", "--num_classes", "1"],
+     "--num_classes must be an integer >= 2 (a classifier's classes), got 1"),
+    ("mobilenet sweep", "--ram_budget_kb and --flash_budget_kb that no model meets",
+     ["--accuracy_source", "published", "--target", "micro", "--alphas", "0.25", "--resolutions", "32",
+      "--num_classes", "3", "--ram_budget_kb", "1", "--flash_budget_kb", "1", "--out", "{tmp}/sweep_micro"],
+     "--ram_budget_kb 1, --flash_budget_kb 1: no model fits; the smallest arena is"),
 ]
 
 # (command, bad input, what it gets, the test that shows it)

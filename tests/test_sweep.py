@@ -209,3 +209,130 @@ def test_published_accuracy_beside_latency_measured_here(tmp_path):
     assert "Within 1000 ms: alpha 0.25, resolution 160" in (tmp_path / "sweep.md").read_text()
     with pytest.raises(ValueError, match="no published ImageNet top-1 for alpha 0.3, resolution 128"):
         sweep_runner.run_sweep(None, [0.3], [128], str(tmp_path), accuracy_source="published")
+
+
+# A microcontroller's budgets (target "micro"): RAM is the TFLM arena, flash the file, in KiB.
+def micro_rows():
+    def row(alpha, resolution, top1, latency, arena, flash):
+        return {"alpha": alpha, "resolution": resolution, "mult_adds_m": alpha * resolution, "params_m": alpha,
+                "int8_size_mb": flash / 1000, "published_top1": top1, "latency_median_ms": latency,
+                "latency_p90_ms": latency * 1.2, "num_classes": 10, "arena_kib": arena, "flash_kib": flash}
+
+    return [row(0.25, 96, None, 0.1, 84.0, 317.0),  # ρ 96: no published top-1
+            row(0.25, 128, 0.415, 0.2, 126.0, 318.0),
+            row(0.5, 128, 0.563, 0.5, 190.0, 890.0),
+            row(0.5, 160, 0.591, 0.8, 290.0, 891.0),
+            row(1.0, 128, 0.652, 1.5, 380.0, 3300.0)]
+
+
+def test_the_pick_is_the_most_accurate_model_within_every_budget():
+    rows = micro_rows()
+    pick = lambda **budgets: analysis.select(rows, accuracy="published_top1", **budgets)  # noqa: E731
+    assert pick(ram_budget_kb=256) is rows[2]  # 0.5-160 needs 290 KiB of arena
+    assert pick(ram_budget_kb=256, flash_budget_kb=512) is rows[1]  # 0.5-128 is 890 KiB of flash
+    assert pick(flash_budget_kb=1024) is rows[3]
+    assert pick(flash_budget_kb=1024, latency_budget_ms=0.6) is rows[2]
+    assert pick(ram_budget_kb=400, flash_budget_kb=4000) is rows[4]
+    assert pick(latency_budget_ms=0.15) is None  # only 0.25-96 is that fast, and it has no accuracy
+    assert pick(ram_budget_kb=100) is None
+    assert analysis.pareto_front(rows, "arena_kib", "published_top1") == rows[1:]
+    assert analysis.budget_sentence(rows[1], None, rows, 256, 512) == (
+        "within 256 KiB of RAM and 512 KiB of flash: alpha 0.25, resolution 128, published top1 0.4150, 0.200 ms, "
+        "arena 126.0 KiB, flash 318.0 KiB")
+
+
+def test_when_no_model_fits_the_message_names_the_budgets_and_the_smallest_arena_and_flash():
+    rows = micro_rows()
+    message = analysis.no_fit_message(rows, "published_top1", ram_budget_kb=64, flash_budget_kb=300)
+    assert message == ("{ram_budget_kb} 64, {flash_budget_kb} 300: no model fits; the smallest arena is 84.0 KiB "
+                       "(alpha 0.25, resolution 96), the smallest flash 317.0 KiB (alpha 0.25, resolution 96)")
+    message = analysis.no_fit_message(rows, "published_top1", latency_budget_ms=0.05, ram_budget_kb=64)
+    assert message.startswith("{latency_budget_ms} 0.05, {ram_budget_kb} 64: no model fits; the fastest takes 0.100 ms;"
+                              " the smallest arena is 84.0 KiB")
+    # Only a model without an accuracy fits: it says so, and why it is not the pick.
+    assert analysis.no_fit_message(rows, "published_top1", ram_budget_kb=100) == (
+        "{ram_budget_kb} 100: only models without a published top1 fit (alpha 0.25, resolution 96): a model without "
+        "one cannot be picked by accuracy")
+    # A latency budget alone reads as it always did.
+    assert analysis.no_fit_message(rows, "published_top1", latency_budget_ms=0.01) == (
+        "{latency_budget_ms} 0.01: no model fits; the fastest takes 0.100 ms")
+
+
+def test_micro_tables_have_flash_and_arena_and_mark_models_without_accuracy():
+    rows = micro_rows()
+    markdown = tables.format_markdown(rows, 1, ram_budget_kb=256, flash_budget_kb=512, selected=rows[1])
+    assert "| TFLM flash (KiB) | TFLM arena (KiB) |" in markdown
+    assert "| 0.25 | 96 | 24.0 | 0.25 | 0.32 | — † | 0.100 (0.120) | 317.0 | 84.0 |" in markdown
+    assert "† no published ImageNet top-1" in markdown and "cannot be picked by accuracy" in markdown
+    assert "converted at 10 classes with random weights" in markdown and "64-bit host" in markdown
+    assert "Within 256 KiB of RAM and 512 KiB of flash: alpha 0.25, resolution 128," in markdown
+    header, first = tables.format_csv(rows).splitlines()[:2]
+    assert header.endswith(",num_classes,flash_kib,arena_kib") and ",,0.1," in first  # no accuracy: empty
+
+
+@pytest.mark.parametrize("arguments,message", [
+    (dict(ram_budget_kb=256), "^ram_budget_kb is a budget of a microcontroller build: add target micro"),
+    (dict(ram_budget_kb=256, flash_budget_kb=1024, target="phone"),
+     "^ram_budget_kb and flash_budget_kb are budgets of a microcontroller build: add target micro"),
+    (dict(target="watch"), "^target must be phone or micro, got 'watch'"),
+    (dict(target="micro", flash_budget_kb=0), "^flash_budget_kb must be > 0, got 0"),
+    (dict(num_classes=10), "^num_classes is for published accuracy"),
+    (dict(accuracy_source="published", num_classes=1), "^num_classes must be an integer >= 2"),
+])
+def test_micro_budgets_and_class_count_are_checked_before_anything_runs(tmp_path, arguments, message):
+    with pytest.raises(ValueError, match=message):
+        sweep_runner.run_sweep(None, [0.25], [128], str(tmp_path / "out"), **arguments)
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.fixture(scope="module")
+def chip(tmp_path_factory):
+    """The published sweep for a chip, at tiny cost: α 0.25 at ρ 96 and 128, 10 classes."""
+    pytest.importorskip("tflite_micro", reason="tflite-micro (pip install '.[micro]') is not installed")
+    out = tmp_path_factory.mktemp("chip")
+    rows = sweep_runner.run_sweep(None, [0.25], [96, 128], str(out), accuracy_source="published", target="micro",
+                                  num_classes=10, ram_budget_kb=256, flash_budget_kb=1024)
+    return out, rows
+
+
+def test_published_micro_sweep_measures_flash_and_arena_at_the_user_s_class_count(chip):
+    out, rows = chip
+    by_side = {row["resolution"]: row for row in rows}
+    assert by_side[96]["published_top1"] is None and by_side[128]["published_top1"] == 0.415
+    for row in rows:
+        assert row["num_classes"] == 10
+        # 10 classes, not ImageNet's 1000 (a 256 KB head at α 0.25): the file is about 320 KiB.
+        assert 250 < row["flash_kib"] < 400 and 50 < row["arena_kib"] < 200
+    assert by_side[96]["arena_kib"] < by_side[128]["arena_kib"]  # activations grow with ρ², weights do not
+    markdown = (out / "sweep.md").read_text()
+    assert "| 0.25 | 96 |" in markdown and "— †" in markdown
+    assert "Within 256 KiB of RAM and 1024 KiB of flash: alpha 0.25, resolution 128," in markdown
+    for name in ("accuracy_vs_arena.png", "accuracy_vs_flash.png", "accuracy_vs_latency.png"):
+        assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not (out / "selected.tflite").exists()  # random weights: nothing to ship
+    assert analysis.no_fit_message(rows, "published_top1", ram_budget_kb=1, flash_budget_kb=1).startswith(
+        f"{{ram_budget_kb}} 1, {{flash_budget_kb}} 1: no model fits; the smallest arena is "
+        f"{by_side[96]['arena_kib']:.1f} KiB (alpha 0.25, resolution 96)")
+
+
+@pytest.mark.slow  # end to end: a trained sweep's micro build and its pick
+def test_trained_micro_sweep_copies_the_pick_s_tflm_file(tiny_run, tmp_path):
+    """The tiny run, put where the sweep keeps its models, is reused: exported for the phone
+    and for TFLM, and picked under RAM and flash budgets."""
+    import shutil
+
+    pytest.importorskip("tflite_micro", reason="tflite-micro (pip install '.[micro]') is not installed")
+    workdir, folder = tiny_run
+    shutil.copytree(workdir, tmp_path / "runs" / names.model_name(0.25, 32))
+    rows = sweep_runner.run_sweep(tiny_config(f"folder:{folder}"), [0.25], [32], str(tmp_path), target="micro",
+                                  ram_budget_kb=1024, flash_budget_kb=1024)
+    row, = rows
+    micro_file = tmp_path / "runs" / names.model_name(0.25, 32) / names.micro_tflite_name(0.25, 32)
+    assert row["flash_kib"] == micro_file.stat().st_size / 1024 and 0 < row["arena_kib"] < 1024
+    assert (tmp_path / names.SWEEP_SELECTED_MICRO).read_bytes() == micro_file.read_bytes()
+    assert (tmp_path / names.SWEEP_SELECTED).exists()
+    assert "(and its TFLM build as selected_int8_micro.tflite)" in (tmp_path / "sweep.md").read_text()
+    with pytest.raises(ValueError, match=r"^ram_budget_kb 1: no model fits; the smallest arena is .* KiB \(alpha 0.25, "
+                                         r"resolution 32\), the smallest flash"):
+        sweep_runner.run_sweep(tiny_config(f"folder:{folder}"), [0.25], [32], str(tmp_path), target="micro",
+                               ram_budget_kb=1)

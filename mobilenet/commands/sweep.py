@@ -6,8 +6,12 @@
   python -m mobilenet sweep --grid paper --epochs 3 --doubled --out runs/paper   # the paper's tables, 3 and 6 epochs (make sweep)
   python -m mobilenet sweep --accuracy_source published --latency_budget_ms 5   # ImageNet top-1 x this machine
 
-Writes sweep.csv, sweep.md, two plots and (with --latency_budget_ms) selected.tflite
-into --out; rerun the same command to resume.
+  # Which MobileNet fits a chip with 256 KiB of RAM and 1 MiB of flash, for 10 classes (no training):
+  python -m mobilenet sweep --accuracy_source published --target micro --num_classes 10 \
+      --ram_budget_kb 256 --flash_budget_kb 1024 --out runs/chip
+
+Writes sweep.csv, sweep.md, two plots (four with --target micro: against arena and flash)
+and (with a budget, trained) selected.tflite into --out; rerun the same command to resume.
 """
 
 import os
@@ -38,6 +42,14 @@ def define_flags(flag_values, argv):
                         "resolution at alpha 0.5: the paper's Tables 6 and 7).", **define)
     flags.DEFINE_string("accuracy_source", "trained", "trained (train each model here) or published (TF-Slim's "
                         "ImageNet top-1, no training; the latency is still measured here).", **define)
+    flags.DEFINE_string("target", "phone", "phone, or micro: also build every model for TensorFlow Lite Micro and "
+                        "measure its flash and arena (pip install '.[micro]').", **define)
+    flags.DEFINE_float("ram_budget_kb", None, "With --target micro: select the most accurate model whose TFLM arena "
+                       "(KiB, 1024 bytes) is within this.", **define)
+    flags.DEFINE_float("flash_budget_kb", None, "With --target micro: select the most accurate model whose TFLM file "
+                       "(KiB, 1024 bytes) is within this.", **define)
+    flags.DEFINE_integer("num_classes", None, "With --accuracy_source published: the classes the models are built "
+                         "with, which size their classifier and flash (default 1000, ImageNet's).", **define)
     flags.DEFINE_bool("doubled", False, "Also train every model from scratch for twice --epochs, and say whether the "
                       "ranking and the Pareto front hold.", **define)
 
@@ -58,6 +70,10 @@ def main(flag_values, arguments):
         flag_values.grid,
         flag_values.accuracy_source,
         flag_values.doubled,
+        flag_values.target,
+        flag_values.ram_budget_kb,
+        flag_values.flash_budget_kb,
+        flag_values.num_classes,
     )
 
 

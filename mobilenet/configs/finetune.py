@@ -30,7 +30,7 @@ def get_config():
     # Below a dozen training photos in a class every layer's fine-tuning lost held-out accuracy
     # against the fitted head: the backbone stays frozen, the head alone is refined, gently.
     config.frozen_below_per_class = 12
-    config.frozen_learning_rate = 0.001
+    config.frozen_learning_rate = 0.0002
     config.epochs = 20
     config.min_steps_per_phase = 300
     config.learning_rate = 0.005  # every layer, gently, not to undo the ImageNet features

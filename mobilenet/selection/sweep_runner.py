@@ -26,8 +26,17 @@ written on the way), and writes into OUT:
                               `doubled`, the comparison of the two budgets
   accuracy_vs_latency.png     accuracy against latency and against mult-adds (log x, as
   accuracy_vs_multadds.png    the paper's Figures 4 and 5), with the Pareto front
-  selected.tflite, labels.txt with latency_budget_ms (trained): the most accurate model within it
+  selected.tflite, labels.txt with a budget (trained): the most accurate model within it
   epochs_E/                   with `doubled`: each budget's own tables, plots and runs
+
+With target "micro", every model is also converted for TensorFlow Lite Micro (trained: exported
+beside its phone file, with its C++ sources; published: at `num_classes`, random weights), and
+its flash and arena measured with TFLM go into the tables, with two more plots,
+accuracy_vs_arena.png and accuracy_vs_flash.png; `ram_budget_kb` and `flash_budget_kb` bound
+the pick with `latency_budget_ms`, and a trained pick's TFLM file is copied as
+selected_int8_micro.tflite. Published, it answers "which MobileNet fits 256 KiB of RAM and 1 MiB
+of flash" without training; a point without a published top-1 (ρ 96) appears with its costs,
+but no accuracy to be picked by. Its default ρ values include 96.
 
 The "paper" grid is the paper's own design: α varied at one ρ (its Table 6) and ρ at one
 α (Table 7), 7 models instead of 16; trained, its ρ values are those at or below the data's
@@ -43,7 +52,8 @@ import time
 from mobilenet import figures, files, names
 from mobilenet.data import datasets, input_pipeline
 from mobilenet.errors import ParameterError
-from mobilenet.measure import latency, litert
+from mobilenet.exporting import release
+from mobilenet.measure import latency, litert, tflm
 from mobilenet.model import network
 from mobilenet.selection import analysis, published, tables, trained
 
@@ -59,18 +69,24 @@ PAPER_ALPHA, PAPER_RESOLUTION = 0.5, 128
 
 
 def run_sweep(config, alphas, resolutions, out, threads=1, latency_budget_ms=None, grid="full",
-              accuracy_source="trained", doubled=False):
+              accuracy_source="trained", doubled=False, target="phone", ram_budget_kb=None, flash_budget_kb=None,
+              num_classes=None):
     """Measures every model of the grid; returns the rows (dicts of tables.COLUMNS, or of
-    tables.PUBLISHED_COLUMNS for published accuracy; with `doubled`, those of the longer budget).
+    tables.PUBLISHED_COLUMNS for published accuracy, and tables.MICRO_COLUMNS for target
+    "micro"; with `doubled`, those of the longer budget).
 
     `config` is the training config of every model (its alpha and resolution are set per
     model; unused for published accuracy). `grid` is "full" (every α × ρ) or "paper" (α
     at ρ PAPER_RESOLUTION, ρ at α PAPER_ALPHA); `resolutions` None takes the grid's own.
     `doubled` trains every model again, from scratch, for twice config.epochs, in
-    OUT/epochs_2E/ beside OUT/epochs_E/, and compares the two (trained accuracy only). With
-    `latency_budget_ms`, the most accurate model whose median latency fits is named (and,
-    trained, copied to OUT/selected.tflite); a ParameterError says so when none does (the
-    tables are written first).
+    OUT/epochs_2E/ beside OUT/epochs_E/, and compares the two (trained accuracy only).
+    `target` "micro" also converts every model for TensorFlow Lite Micro and measures its flash
+    and arena (needs the tflite-micro wheel); `num_classes` (published accuracy only; default
+    1000) is the class count the files are built at. With budgets (`latency_budget_ms`, and
+    for "micro" `ram_budget_kb`, the arena, and `flash_budget_kb`, in KiB), the most accurate
+    model within all of them is named (and, trained, copied to OUT/selected.tflite, its TFLM
+    file to OUT/selected_int8_micro.tflite); a ParameterError says so when none is (the tables
+    are written first).
     """
     if accuracy_source not in ACCURACY_SOURCES:
         raise ParameterError(f"{{accuracy_source}} must be trained or published, got {accuracy_source!r}")
@@ -78,19 +94,33 @@ def run_sweep(config, alphas, resolutions, out, threads=1, latency_budget_ms=Non
     if doubled and from_published:
         raise ParameterError("{doubled} is for trained accuracy: published accuracy has no epochs to double")
     litert.check_threads((threads,))
-    if latency_budget_ms is not None and latency_budget_ms <= 0:
-        raise ParameterError(f"{{latency_budget_ms}} must be > 0, got {latency_budget_ms:g}")
+    micro = check_micro(target, ram_budget_kb, flash_budget_kb)
+    for name, value in (("latency_budget_ms", latency_budget_ms), ("ram_budget_kb", ram_budget_kb),
+                        ("flash_budget_kb", flash_budget_kb)):
+        if value is not None and value <= 0:
+            raise ParameterError(f"{{{name}}} must be > 0, got {value:g}")
+    if num_classes is not None and not from_published:
+        raise ParameterError("{num_classes} is for published accuracy: a trained model has its dataset's classes")
+    if num_classes is None:
+        num_classes = 1000
+    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
+        raise ParameterError(f"{{num_classes}} must be an integer >= 2 (a classifier's classes), got {num_classes!r}")
+    if micro:
+        tflm.check_available()  # before anything is measured
+        if resolutions is None and grid == "full":
+            resolutions = RESOLUTIONS  # a chip's sizes start at 96
     points = grid_points(grid, alphas, resolutions)  # the grid's own checks, before any data is read
+    limits = dict(latency_budget_ms=latency_budget_ms, ram_budget_kb=ram_budget_kb, flash_budget_kb=flash_budget_kb)
 
     start = time.monotonic()
     if from_published:
         missing = [point for point in points if point not in published.PUBLISHED_TOP1]
-        if missing:
+        if missing and not micro:
             raise ParameterError(f"{{accuracy_source}} published: no published ImageNet top-1 for alpha "
                                  f"{missing[0][0]:g}, resolution {missing[0][1]} (TF-Slim published alpha 0.25-1.0 "
-                                 "at 128, 160, 192, 224)")
+                                 "at 128, 160, 192, 224; with {target} micro, such a model is measured without one)")
         os.makedirs(out, exist_ok=True)
-        rows, by_point = published.rows(points)
+        rows, by_point = published.rows(points, num_classes, micro)
         budgets, native = {out: rows}, None
         contents = {(out, alpha, resolution): content for (alpha, resolution), content in by_point.items()}
     else:
@@ -114,37 +144,51 @@ def run_sweep(config, alphas, resolutions, out, threads=1, latency_budget_ms=Non
                       f"resolution {resolution}: {len(points) - index} more after it, {minutes:.1f} min so far",
                       flush=True)
                 row, contents[(budget_out, alpha, resolution)] = trained.measure_one(
-                    budget_config, alpha, resolution, budget_out, threads, native)
+                    budget_config, alpha, resolution, budget_out, threads, native, micro)
                 budgets[budget_out].append(row)
                 _write_results(budgets[budget_out], budget_out, threads, native)
     _time_together(budgets, contents, threads)
     print(f"[sweep] {sum(map(len, budgets.values()))} models in {(time.monotonic() - start) / 60:.1f} min; "
           f"results in {out}")
     final_out, rows = list(budgets.items())[-1]
-    selected = None
-    if latency_budget_ms is not None:
-        selected = analysis.select(rows, latency_budget_ms, analysis.accuracy_key(rows))
+    accuracy = analysis.accuracy_key(rows)
+    constrained = any(value is not None for value in limits.values())
+    selected = analysis.select(rows, accuracy=accuracy, **limits) if constrained else None
     for budget_out, budget_rows in budgets.items():
-        _write_results(budget_rows, budget_out, threads, native, latency_budget_ms,
-                       selected if budget_out == final_out else None)
+        _write_results(budget_rows, budget_out, threads, native, limits, selected if budget_out == final_out else None)
     if doubled:
         shorter = list(budgets.values())[0]
         comparison = analysis.compare_budgets(shorter, rows)
-        _write_results(rows, out, threads, native, latency_budget_ms, selected, shorter, comparison)
+        _write_results(rows, out, threads, native, limits, selected, shorter, comparison)
         print(f"[sweep] {tables.verdict(comparison)}", flush=True)
-    if latency_budget_ms is not None:
+    if constrained:
         if selected is None:
-            fastest = min(row["latency_median_ms"] for row in rows)
-            raise ParameterError(
-                f"{{latency_budget_ms}} {latency_budget_ms:g}: no model fits; the fastest takes {fastest:.3f} ms"
-            )
-        print(f"[sweep] {analysis.budget_sentence(selected, latency_budget_ms, rows)}")
+            raise ParameterError(analysis.no_fit_message(rows, accuracy, **limits))
+        print(f"[sweep] {analysis.budget_sentence(selected, rows=rows, **limits)}")
         if not from_published:
             workdir = trained.workdir(final_out, selected["alpha"], selected["resolution"])
-            for source, target in ((names.SWEEP_MODEL, names.SWEEP_SELECTED), (names.LABELS, names.LABELS)):
-                with files.atomic_output(os.path.join(out, target)) as temporary:
+            copies = [(names.SWEEP_MODEL, names.SWEEP_SELECTED), (names.LABELS, names.LABELS)]
+            if micro:
+                copies.append((names.micro_tflite_name(selected["alpha"], selected["resolution"]),
+                               names.SWEEP_SELECTED_MICRO))
+            for source, copy in copies:
+                with files.atomic_output(os.path.join(out, copy)) as temporary:
                     shutil.copyfile(os.path.join(workdir, source), temporary)
     return rows
+
+
+def check_micro(target, ram_budget_kb=None, flash_budget_kb=None):
+    """Whether `target` is "micro"; ParameterError for an unknown target, or for a RAM or flash
+    budget without "micro" (they are a microcontroller build's)."""
+    if target not in release.TARGETS:
+        raise ParameterError(f"{{target}} must be {' or '.join(release.TARGETS)}, got {target!r}")
+    given = [name for name, value in (("ram_budget_kb", ram_budget_kb), ("flash_budget_kb", flash_budget_kb))
+             if value is not None]
+    if given and target != "micro":
+        raise ParameterError(f"{' and '.join(f'{{{name}}}' for name in given)} "
+                             f"{'is a budget' if len(given) == 1 else 'are budgets'} of a microcontroller build: "
+                             "add {target} micro (its arena and flash are measured with TensorFlow Lite Micro)")
+    return target == "micro"
 
 
 def grid_points(grid, alphas, resolutions=None, native_resolution=None):
@@ -187,14 +231,23 @@ def _time_together(budgets, contents, threads):
             row.update(latency_median_ms=stats["median_ms"], latency_p90_ms=stats["p90_ms"])
 
 
-def _write_results(rows, out, threads, native_resolution, latency_budget_ms=None, selected=None, shorter=None,
+def _write_results(rows, out, threads, native_resolution, limits=None, selected=None, shorter=None,
                    comparison=None):
+    """The tables and plots of `rows`; `limits`: {budget: value or None} (analysis.BUDGETS)."""
+    budgets = limits or {}
     files.write_atomically(os.path.join(out, names.SWEEP_CSV), tables.format_csv(rows))
     files.write_atomically(os.path.join(out, names.SWEEP_TABLE), tables.format_markdown(
-        rows, threads, native_resolution, latency_budget_ms, selected, comparison))
+        rows, threads, native_resolution, budgets.get("latency_budget_ms"), selected, comparison,
+        budgets.get("ram_budget_kb"), budgets.get("flash_budget_kb")))
     accuracy = analysis.accuracy_key(rows)
-    for x_key, x_label, budget in (
-            ("latency_median_ms", f"int8 latency, batch 1, {threads} thread(s), median (ms)", latency_budget_ms),
-            ("mult_adds_m", "Mult-adds (millions)", None)):
+    plots = [("latency_median_ms", f"int8 latency, batch 1, {threads} thread(s), median (ms)",
+              budgets.get("latency_budget_ms"), "ms", names.SWEEP_PLOTS),
+             ("mult_adds_m", "Mult-adds (millions)", None, "", names.SWEEP_PLOTS)]
+    if rows and "arena_kib" in rows[0]:
+        plots += [("arena_kib", "TFLM arena (KiB), the smallest that allocates, 64-bit host",
+                   budgets.get("ram_budget_kb"), "KiB", names.SWEEP_MICRO_PLOTS),
+                  ("flash_kib", "TFLM flash (KiB), the file's bytes", budgets.get("flash_budget_kb"), "KiB",
+                   names.SWEEP_MICRO_PLOTS)]
+    for x_key, x_label, budget, unit, paths in plots:
         figures.accuracy_trade_off(rows, accuracy, x_key, x_label, analysis.pareto_front(rows, x_key, accuracy),
-                                   os.path.join(out, names.SWEEP_PLOTS[x_key]), budget, shorter)
+                                   os.path.join(out, paths[x_key]), budget, shorter, unit)

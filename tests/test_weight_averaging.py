@@ -1,6 +1,5 @@
 """mobilenet.training.weight_averaging: the EMA of the weights, saved with batch-norm statistics of its own."""
 
-import csv
 
 import keras
 import numpy as np
@@ -10,6 +9,8 @@ from mobilenet.data import datasets, input_pipeline
 from mobilenet.errors import ParameterError
 from mobilenet.model import network as model_lib
 from mobilenet.training import batch_norm, loop as training, weight_averaging
+from mobilenet.training.recorder import kept_epoch
+from mobilenet.training.run_directory import RunDirectory
 
 from helpers import tiny_config
 
@@ -44,9 +45,8 @@ def arrays(variables):
 @pytest.mark.slow  # trains with EMA
 def test_the_averaged_weights_differ_from_the_trained_ones_and_are_those_saved(ema_run):
     workdir, _ = ema_run
-    with open(workdir / "history.csv") as file:
-        best_epoch = int(max(csv.DictReader(file), key=lambda row: float(row["val_top1"]))["epoch"])
-    for saved, epoch in (("final.keras", 2), ("best.keras", best_epoch)):
+    kept = kept_epoch(RunDirectory(str(workdir)).read_history())
+    for saved, epoch in (("final.keras", 2), ("best.keras", kept)):
         model = checkpoint(workdir, epoch)
         averages, trained = arrays(model.optimizer._model_variables_moving_average), arrays(model.trainable_weights)
         assert any(not np.allclose(a, t) for a, t in zip(averages, trained))

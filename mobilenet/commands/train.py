@@ -42,15 +42,15 @@ def define_flags(flag_values, argv):
 
 
 def main(flag_values, arguments):
-    from mobilenet.training import loop  # after the environment is set up: it loads TensorFlow
+    from mobilenet.training import loop, recorder  # after the environment is set up: it loads TensorFlow
 
     if arguments:
         raise ParameterError(f"unexpected arguments: {' '.join(arguments)}")
     run = loop.train(cli.config_from_flags(flag_values, SHORTCUTS), flag_values.workdir)
     if run.history:
         last = run.history[-1]
-        print(f"Trained {run.workdir}: epoch {last['epoch']}, validation top-1 {last.get('val_top1', float('nan')):.4f}, "
-              f"best {run.best_top1:.4f}")
+        validated = recorder.validation_line(last) if "val_top1" in last else "no validation"
+        print(f"Trained {run.workdir}: epoch {last['epoch']}, {validated}; best.keras holds epoch {run.kept}'s model")
 
 
 def run(argv=None):

@@ -37,7 +37,7 @@ test: install node_modules chromium
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 # The inner loop: everything but the tests marked slow (chaos, distributed, browser, end to end).
-test-fast: install
+test-fast: install node_modules
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not slow"
 
 # The web page's npm packages (LiteRT.js), as package-lock.json pins them; reinstalled when the lock changes.

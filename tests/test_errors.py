@@ -367,7 +367,13 @@ def outcome(command, args, inputs):
     return code, (errors[-1] if errors else last_line(stderr))
 
 
-@pytest.mark.parametrize("command,what,args,message", CASES, ids=[f"{c[0]}: {c[1]}" for c in CASES])
+# Cases that run a whole (published) sweep before their error: end to end, so in the slow tier.
+SWEEPS = ("--latency_budget_ms that no model meets", "--ram_budget_kb and --flash_budget_kb that no model meets")
+
+
+@pytest.mark.parametrize("command,what,args,message",
+                         [pytest.param(*case, marks=[pytest.mark.slow] * (case[1] in SWEEPS)) for case in CASES],
+                         ids=[f"{c[0]}: {c[1]}" for c in CASES])
 def test_bad_input_gets_a_one_line_error(command, what, args, message, inputs):
     root = pathlib.Path(inputs["folder"]).parent
     before = {path for path in root.rglob("*") if path.is_file()}

@@ -295,6 +295,7 @@ def chip(tmp_path_factory):
     return out, rows
 
 
+@pytest.mark.slow  # end to end: two conversions and their TFLM measurements
 def test_published_micro_sweep_measures_flash_and_arena_at_the_user_s_class_count(chip):
     out, rows = chip
     by_side = {row["resolution"]: row for row in rows}

@@ -17,7 +17,7 @@ SWEEP_OUT ?= runs/paper
 PUBLISHED_FLAGS ?= --latency_budget_ms 1
 BENCH_SECTIONS ?=  # e.g. tflite: rerun only these sections of docs/BENCHMARKS.md
 
-.PHONY: install test test-fast train tflite bench sweep published costs node_modules chromium web
+.PHONY: install test test-fast train tflite bench sweep published costs node_modules chromium compiler web
 
 install: $(INSTALLED)
 
@@ -33,7 +33,7 @@ $(INSTALLED): requirements.txt requirements-test.txt pyproject.toml
 # Two processes, each taking whole test files (a file's fixtures are made once): much of a test is
 # one-threaded (TFLite conversion, a subprocess importing TensorFlow), so two overlap well on 2 cores.
 TEST_WORKERS ?= 2
-test: install node_modules chromium
+test: install node_modules chromium compiler
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 # The inner loop: everything but the tests marked slow (chaos, distributed, browser, end to end).
@@ -46,9 +46,17 @@ node_modules/.package-lock.json: package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@
 
-# Chromium for the browser tests: Debian's package where there is none. On macOS or Windows, install
-# Chrome or Chromium yourself and set MOBILENET_CHROMIUM to its executable.
+# Debian's packages the tests need, installed where they are missing (sudo when not root).
 SUDO := $(shell [ "$$(id -u)" -ne 0 ] && command -v sudo >/dev/null && echo sudo)
+# A C++ compiler for the test that compiles the microcontroller build's generated sources.
+compiler:
+	@if command -v g++ >/dev/null; then :; \
+	elif command -v apt-get >/dev/null; then \
+	  $(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y g++; \
+	else echo "no g++: install a C++ compiler (the test of the generated C++ sources skips without it)"; fi
+
+# Chromium for the browser tests. On macOS or Windows, install Chrome or Chromium yourself and set
+# MOBILENET_CHROMIUM to its executable.
 chromium:
 	@if [ -n "$$MOBILENET_CHROMIUM" ] || command -v chromium >/dev/null || command -v chromium-browser >/dev/null \
 	  || command -v google-chrome >/dev/null; then :; \

@@ -140,16 +140,21 @@ class EpochRecorder(keras.callbacks.Callback):
         self._stop_if_asked()
 
     def _keep_models(self, row, leads):
-        """leader.keras when this epoch leads; best.keras as kept_epoch says: this epoch's model,
-        or the leader's, an earlier epoch that truly beat it."""
-        with self.averaged.swapped_in():
-            if leads:
-                self.run.save_model(self.model, names.LEADER_MODEL)
-            if kept_epoch(self.history) == row["epoch"]:
+        """best.keras as kept_epoch says: this epoch's model (saved once, and copied to
+        leader.keras when it leads: a leading epoch is always kept), or the leader's, an earlier
+        epoch that truly beat it (copied only when the kept epoch changes)."""
+        kept = kept_epoch(self.history)
+        if kept == row["epoch"]:
+            with self.averaged.swapped_in():
                 self.run.save_model(self.model, names.BEST_MODEL)
-                return
-        with files.atomic_output(self.run.file(names.BEST_MODEL)) as temporary:
-            shutil.copyfile(self.run.file(names.LEADER_MODEL), temporary)
+            if leads:
+                self._copy(names.BEST_MODEL, names.LEADER_MODEL)
+        elif kept != kept_epoch(self.history[:-1]):
+            self._copy(names.LEADER_MODEL, names.BEST_MODEL)
+
+    def _copy(self, source, target):
+        with files.atomic_output(self.run.file(target)) as temporary:
+            shutil.copyfile(self.run.file(source), temporary)
 
     def _stop_if_asked(self):
         # Raised out of fit: Keras would otherwise still validate, and count a cut epoch as whole.

@@ -154,13 +154,6 @@ def source_stem(tflite):
     return c_identifier(_stem(tflite))
 
 
-def source_paths(tflite):
-    """The paths of the C++ sources written beside `tflite`: model .h and .cc, ops, arena."""
-    stem = source_stem(tflite)
-    directory = os.path.dirname(os.path.abspath(tflite))
-    return [os.path.join(directory, f"{stem}_{suffix}") for suffix in ("model.h", "model.cc", "ops.h", "arena.h")]
-
-
 def _stem(tflite):
     return os.path.splitext(os.path.basename(tflite))[0]
 

@@ -6,10 +6,11 @@ Before anything trains, the backbone's batch-norm statistics are measured on you
 (adapt_batch_norm), and the new head is fitted to convergence on the frozen backbone's
 features of your training images (fit_head: a logistic regression, its strength chosen by
 cross-validation; it cannot diverge, however few the photos). Then every layer is fine-tuned,
-gently (with fewer than a dozen photos in a class, the head alone), its learning rate warmed up over the first 2 epochs, the batch-norm statistics
-following the weights within an epoch (batch_norm_momentum 0.9). Each run takes at least
-min_steps_per_phase optimizer steps, so that 20 epochs of a few dozen photos are not 20 steps,
-and a batch larger than your training images is cut to them. Why, and what it gives from 10 to
+gently (with fewer than a dozen photos in a class, the head alone), on the plain cross-entropy
+the head was fitted with (no label smoothing), its learning rate warmed up over the first 2
+epochs, the batch-norm statistics following the weights within an epoch (batch_norm_momentum
+0.9). Each run takes at least min_steps_per_phase optimizer steps, so that 20 epochs of a few
+dozen photos are not 20 steps, and a batch larger than your training images is cut to them. Why, and what it gives from 10 to
 200 photos a class against a linear probe: docs/BENCHMARKS.md ("Fine-tuning on few photos").
 `init_from` "imagenet" downloads Keras' weights for the chosen alpha; without network, point it
 at a weights file:
@@ -35,6 +36,10 @@ def get_config():
     config.min_steps_per_phase = 300
     config.learning_rate = 0.005  # every layer, gently, not to undo the ImageNet features
     config.warmup_epochs = 2
+    # No label smoothing: the fitted head minimises the plain cross-entropy, and fine-tuning goes
+    # on with the loss it started from (smoothing first undoes the head's confident logits). It
+    # was worth about a point held-out at 100 and 200 photos a class: docs/BENCHMARKS.md.
+    config.label_smoothing = 0.0
     # The default's augmentation and dropout are kept (lighter ones trailed on validation),
     # with none of Keras' augmentation layers or the EMA of the weights (none beat the
     # default recipe in the ablation): docs/BENCHMARKS.md.

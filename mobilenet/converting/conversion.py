@@ -49,12 +49,12 @@ def convert(model, quantization="int8", calibration_images=None, output_type=Non
         raise ParameterError("{calibration_images} are needed for int8 quantization")
     model = _in_float32(model)
     if quantization != "int8":
-        return _convert(model, quantization)
+        return converter_file(model, quantization)
     logits, softmax = _split_softmax(model)
     if output_type == "uint8" and not softmax:
         raise ParameterError(f"{{output_type}} uint8 is for a classifier ending in a softmax; {model.name} ends in "
                              f"{model.layers[-1].name}: leave it None (float32)")
-    content = _convert(logits, "int8", calibration_images)
+    content = converter_file(logits, "int8", calibration_images)
     if input_type != "float32":
         content = graph_surgery.uint8_input(content)
     if softmax:
@@ -72,8 +72,11 @@ def _split_softmax(model):
     return keras.Model(model.input, last.input, name=f"{model.name}_logits"), True
 
 
-def _convert(model, quantization, calibration_images=None):
-    """The converter's file: int8 with float32 ends (float pixels in, float outputs out)."""
+def converter_file(model, quantization, calibration_images=None, ends="float32"):
+    """The TFLite converter's own file of `model` (computing in float32 first): int8 with
+    `ends` "float32" (float pixels in, float outputs out: what `convert` then reshapes) or
+    "int8" (a microcontroller's file: mobilenet.converting.micro_conversion)."""
+    model = _in_float32(model)
     resolution = model.input.shape[1]
     # A batch-1 input, as on a phone: fixed shapes let the runtime plan memory once. The
     # wrapper is named after the model, or Keras numbers it per process (functional_1,
@@ -88,7 +91,7 @@ def _convert(model, quantization, calibration_images=None):
         converter.representative_dataset = lambda: _representative_dataset(calibration_images, resolution)
         # Integer builtins only: conversion fails loudly rather than leave a float op inside.
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-        converter.inference_input_type = converter.inference_output_type = tf.float32
+        converter.inference_input_type = converter.inference_output_type = tf.as_dtype(ends)
     # Keras prints the whole signature of the SavedModel the converter goes through (a
     # line per weight), and the converter warns that the input has no statistics: the
     # calibration gives them. The result is what matters.

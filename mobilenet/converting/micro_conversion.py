@@ -19,10 +19,6 @@ TFLM reports some errors by aborting the process, not by a Python exception:
 logits have no range (a network whose outputs are constant).
 """
 
-import contextlib
-import io
-import warnings
-
 from mobilenet.converting import conversion
 from mobilenet.errors import ParameterError
 from mobilenet.flatbuffer import graph, graph_surgery, memory_plan, metadata
@@ -49,21 +45,8 @@ def convert_for_micro(model, calibration_images, class_names=None, name=None, de
 
     Raises ParameterError when the softmax's input has no range (TFLM would abort on it).
     """
-    import keras
-    import tensorflow as tf
-
-    model = conversion._in_float32(model)
     resolution = int(model.input.shape[1])
-    image = keras.Input((resolution, resolution, 3), batch_size=1, name="image")
-    converter = tf.lite.TFLiteConverter.from_keras_model(keras.Model(image, model(image), name=model.name))
-    converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    converter.representative_dataset = lambda: conversion._representative_dataset(calibration_images, resolution)
-    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    converter.inference_input_type = converter.inference_output_type = tf.int8
-    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
-        warnings.filterwarnings("ignore", "Statistics for quantized inputs were expected")
-        content = converter.convert()
-    content = graph_surgery.make_shapes_static(content)
+    content = graph_surgery.make_shapes_static(conversion.converter_file(model, "int8", calibration_images, ends="int8"))
     _check_softmax(content, model.name)
     with_metadata = content
     if class_names is not None:

@@ -159,12 +159,8 @@ def check_target(target, quantization=None, input_type=None, output_type=None):
 
 def _export(release):
     """Converts, evaluates and benchmarks; returns the report (also saved as report.json)."""
-    if release.target == "micro":
-        check_target(release.target, None if release.quantization == "int8" else release.quantization,
-                     release.input_type, release.output_type)
+    if release.target == "micro":  # the target and what it fixes were checked by export
         tflm.check_available()  # before anything is written
-    else:
-        check_target(release.target)
     conversion.check_quantization(release.quantization, release.output_type, release.input_type)
     litert.check_threads(release.threads)
     if release.quantization == "int8" and release.representative_samples < 1:
@@ -203,18 +199,8 @@ def _export(release):
     files.write_atomically(release.output, content)
     files.write_labels(output_dir, dataset.class_names)
 
-    cost = complexity.model_cost(model)
-    report = {
-        "tflite": os.path.basename(release.output),
-        "quantization": release.quantization,
-        "size_bytes": len(content),
-        "mult_adds": cost.mult_adds,
-        "params": cost.params,
-        "dataset": release.dataset,
-        "resolution": resolution,
-        "trained_resolution": trained_resolution,
-        "fully_delegated": litert.fully_delegated(content),
-    }
+    report = {**_file_report(release, content, model, trained_resolution),
+              "fully_delegated": litert.fully_delegated(content)}
     if release.threads:
         report.update(_latency(model, content, release))
     if release.evaluate:
@@ -222,6 +208,21 @@ def _export(release):
         results = evaluation.evaluate(classifier, dataset, reference=model.predict_on_batch)
         report.update(results.summary(), evaluation=results.to_json())
     return _write_report(release, content, report, results if release.evaluate else None, dataset)
+
+
+def _file_report(release, content, model, trained_resolution):
+    """What every report says of the file: its name, quantization, size, cost, data and input size."""
+    cost = complexity.model_cost(model)
+    return {
+        "tflite": os.path.basename(release.output),
+        "quantization": release.quantization,
+        "size_bytes": len(content),
+        "mult_adds": cost.mult_adds,
+        "params": cost.params,
+        "dataset": release.dataset,
+        "resolution": int(model.input.shape[1]),
+        "trained_resolution": trained_resolution,
+    }
 
 
 def _write_report(release, content, report, results, dataset):
@@ -255,17 +256,9 @@ def _export_micro(release, model, dataset, calibration, trained_resolution):
     sources.append(c_sources.write_arena_header(release.output, arena, f"The smallest arena that allocates, "
                                                 f"{tflm.ARENA_NOTE}."))
     scale, zero_point = graph.input_quantization(content)
-    cost = complexity.model_cost(model)
     report = {
-        "tflite": os.path.basename(release.output),
+        **_file_report(release, content, model, trained_resolution),
         "target": "micro",
-        "quantization": "int8",
-        "size_bytes": len(content),
-        "mult_adds": cost.mult_adds,
-        "params": cost.params,
-        "dataset": release.dataset,
-        "resolution": int(model.input.shape[1]),
-        "trained_resolution": trained_resolution,
         "flash_bytes": len(content),
         "flash": graph.flash_breakdown(content),
         "arena_bytes": arena,

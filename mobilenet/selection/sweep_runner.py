@@ -180,8 +180,7 @@ def run_sweep(config, alphas, resolutions, out, threads=1, latency_budget_ms=Non
 def check_micro(target, ram_budget_kb=None, flash_budget_kb=None):
     """Whether `target` is "micro"; ParameterError for an unknown target, or for a RAM or flash
     budget without "micro" (they are a microcontroller build's)."""
-    if target not in release.TARGETS:
-        raise ParameterError(f"{{target}} must be {' or '.join(release.TARGETS)}, got {target!r}")
+    release.check_target(target)
     given = [name for name, value in (("ram_budget_kb", ram_budget_kb), ("flash_budget_kb", flash_budget_kb))
              if value is not None]
     if given and target != "micro":

@@ -23,7 +23,8 @@ from mobilenet.training import batch_norm, loop
 
 # The recipe this section studies, configs/finetune.py from 2026-12-02 to 2026-12-06: a head trained by
 # SGD on the frozen backbone, then every layer (today's fits the head instead: few_photos section).
-UNFREEZING = dict(fit_head=False, min_steps_per_phase=0, frozen_epochs=5, frozen_learning_rate=0.1, label_smoothing=0.1)
+UNFREEZING = dict(fit_head=False, min_steps_per_phase=0, frozen_epochs=5, frozen_learning_rate=0.1, label_smoothing=0.1,
+                  epochs=20, warmup_epochs=2, ema=False)
 # The recipe before 2026-12-02, as overrides of that one.
 BEFORE = dict(adapt_batch_norm=False, batch_norm_momentum=0.99, warmup_epochs=0)
 WORKDIR = os.path.join("runs", "fine_tuning")

@@ -37,7 +37,7 @@ PER_CLASS = (10, 20, 40, 100, 200)
 RESOLUTION = 160
 WORKDIR = os.path.join("runs", "few_photos")
 # configs/finetune.py until 2026-12-06's evening: 20 epochs of 15 steps (on these folders the
-# steps of today's 10 of 30), the last step's weights kept rather than their average, and below
+# steps of its 10 of 30 since), the last step's weights kept rather than their average, and below
 # a dozen photos a class the head alone at a learning rate of 0.0002.
 TWENTY_EPOCHS = dict(epochs=20, warmup_epochs=2, frozen_learning_rate=0.0002, ema=False)
 # The recipe before: the head trained by SGD on the frozen backbone, then every layer.
@@ -45,9 +45,9 @@ BEFORE = dict(fit_head=False, min_steps_per_phase=0, frozen_epochs=5, frozen_lea
               epochs=20, warmup_epochs=2, ema=False)
 NEW, PREVIOUS = "configs/finetune.py", "before (SGD head, then every layer)"
 # {recipe: (its runs' directory prefix, its overrides of configs/finetune.py, its seeds)}; the
-# third is today's recipe with the default's label smoothing, which it had until 2026-12-06.
+# third is configs/finetune.py with the default's label smoothing, which it had until 2026-12-06.
 RECIPES = {NEW: ("new", {}, (0, 1, 2)),
-           "configs/finetune.py until today: 20 epochs, no average": ("twenty", TWENTY_EPOCHS, (0, 1, 2)),
+           "configs/finetune.py to 2026-12-06: 20 epochs, no average": ("twenty", TWENTY_EPOCHS, (0, 1, 2)),
            "configs/finetune.py, label smoothing 0.1": ("smoothed", dict(label_smoothing=0.1), (0,)),
            PREVIOUS: ("before", BEFORE, (0,))}
 LAST_WITHIN, FROM_PER_CLASS = 0.02, 100  # the last epoch within 2 points of the best, from 100 a class up
@@ -136,9 +136,11 @@ def table(rows):
              f"(`python -m benchmarks.run_all few_photos`; runs in {WORKDIR}/). Held-out top-1: the int8 file on "
              f"all {rows[0]['examples']:,} Imagenette validation images of those classes. Linear probe: "
              "scikit-learn's L2 logistic regression, strength by 5-fold cross-validation, on the frozen ImageNet "
-             "features of the same training photos (float). configs/finetune.py, today's and as it was, runs with seeds "
-             f"{', '.join(map(str, RECIPES[NEW][2]))}: its held-out top-1 is their mean, each seed's "
-             "after it; the held-out target is met by the mean, the others by every seed. "
+             "features of the same training photos (float). configs/finetune.py, as it is and as it was to "
+             f"2026-12-06, runs with seeds {', '.join(map(str, RECIPES[NEW][2]))}: its held-out top-1 is their "
+             "mean, each seed's after it; the held-out target is met by the mean, the others by every seed. From "
+             "20 photos a class up the two take the same optimizer steps, cut into epochs differently (10 of 30, "
+             "20 of 15), and keep different weights (the moving average, the last step's). "
              "Targets: the training loss never above its first epoch's; held-out at least the probe's; from "
              f"{FROM_PER_CLASS} a class up, the last epoch's validation top-1 within {100 * LAST_WITHIN:g} points "
              f"of the best; no worse than the recipe before at {PER_CLASS[-1]} a class. ✓ marks a target met, "

@@ -28,7 +28,7 @@ from mobilenet.measure import litert, tflm
 from mobilenet.training import loop
 
 RUNS = os.path.join("runs", "microcontroller")
-FINETUNE_EPOCHS = 5  # configs/finetune.py trains 20: a short schedule
+FINETUNE_EPOCHS = 5  # shorter than configs/finetune.py's own schedule
 SCRATCH_EPOCHS = 8  # configs/sweep.py's recipe (2 epochs there), about 10 minutes of a 2-core CPU here
 
 # Published MobileNet V1 α 0.25 ρ 96 int8 builds for a microcontroller, as their sources state them.
@@ -140,7 +140,8 @@ def run():
         "MobileNet V1 built for TensorFlow Lite Micro (`export_tflite.py --target micro`: all int8, a pixel p goes in "
         "as p − 128, static shapes, an offline memory plan) and measured with TFLM's own Python interpreter (its "
         "reference kernels), on Imagenette (10 classes; validation: 3,925 images). Short schedules: the α 0.25 models "
-        f"are fine-tuned for {FINETUNE_EPOCHS} epochs (configs/finetune.py trains 20), α 0.5 ρ 128 trains from "
+        f"are fine-tuned for {FINETUNE_EPOCHS} epochs (configs/finetune.py trains {finetune.get_config().epochs}), "
+        "α 0.5 ρ 128 trains from "
         f"scratch for {SCRATCH_EPOCHS}; their top-1 is what such schedules reach, not what the models can.",
         "",
         "| Model | Training | Keras top-1 | LiteRT top-1 (int8) | TFLM top-1 | Same top-1, TFLM and LiteRT "

@@ -18,12 +18,20 @@ from helpers import tiny_config
 EMA = dict(ema=True, ema_momentum=0.9)
 
 
+class WeightsAtValidation(keras.callbacks.Callback):
+    """What a user's callback finds in the model while the last validation runs."""
+
+    def on_test_begin(self, logs=None):
+        self.weights = self.model.get_weights()
+
+
 @pytest.fixture(scope="module")
 def ema_run(image_folder, tmp_path_factory):
     workdir = tmp_path_factory.mktemp("ema")
     config = tiny_config(f"folder:{image_folder}", **EMA)
-    training.train(config, str(workdir))
-    return workdir, config
+    seen = WeightsAtValidation()
+    training.train(config, str(workdir), callbacks=[seen])
+    return workdir, config, seen.weights
 
 
 def checkpoint(workdir, epoch):
@@ -44,7 +52,7 @@ def arrays(variables):
 
 @pytest.mark.slow  # trains with EMA
 def test_the_averaged_weights_differ_from_the_trained_ones_and_are_those_saved(ema_run):
-    workdir, _ = ema_run
+    workdir, _, _ = ema_run
     kept = kept_epoch(RunDirectory(str(workdir)).read_history())
     for saved, epoch in (("final.keras", 2), ("best.keras", kept)):
         model = checkpoint(workdir, epoch)
@@ -55,11 +63,20 @@ def test_the_averaged_weights_differ_from_the_trained_ones_and_are_those_saved(e
 
 
 @pytest.mark.slow  # trains with EMA
+def test_a_callback_finds_the_averaged_weights_in_the_model_while_validation_runs(ema_run):
+    """The last epoch's validation sees what final.keras holds: the averages and their statistics."""
+    workdir, _, seen = ema_run
+    saved = model_lib.load_model(str(workdir / "final.keras")).get_weights()
+    assert len(saved) == len(seen)
+    assert all(np.array_equal(s, w) for s, w in zip(saved, seen))
+
+
+@pytest.mark.slow  # trains with EMA
 def test_the_saved_batch_norm_statistics_are_those_of_the_averaged_network(ema_run):
     """The first batch norm's mean and variance in final.keras are those of its input, the
     stem convolution with the averaged weights, over the statistics batches; not the ones
     training left, which belong to the trained weights."""
-    workdir, config = ema_run
+    workdir, config, _ = ema_run
     saved = model_lib.load_model(str(workdir / "final.keras"))
     norm = next(layer for layer in saved.layers if isinstance(layer, keras.layers.BatchNormalization))
     stem = keras.Model(saved.inputs, norm.input)
@@ -75,7 +92,7 @@ def test_the_saved_batch_norm_statistics_are_those_of_the_averaged_network(ema_r
 
 @pytest.mark.slow  # trains with EMA
 def test_swapped_in_gives_the_trained_weights_and_statistics_back_exactly(ema_run):
-    workdir, config = ema_run
+    workdir, config, _ = ema_run
     model = checkpoint(workdir, 2)
     before = arrays(model.variables)
     averaged = weight_averaging.AveragedWeights(model, lambda: statistics_batches(config))
@@ -97,7 +114,7 @@ def test_without_ema_swapped_in_leaves_the_model_as_it_is(image_folder):
 
 @pytest.mark.slow  # trains with EMA
 def test_ema_cannot_be_switched_in_the_middle_of_a_run(image_folder, ema_run):
-    workdir, _ = ema_run
+    workdir, _, _ = ema_run
     config = tiny_config(f"folder:{image_folder}", **dict(EMA, ema=False, epochs=3))
     with pytest.raises(ParameterError, match=r"^config.ema is False, but this run's checkpoints were trained with ema True"):
         training.train(config, str(workdir))

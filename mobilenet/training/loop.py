@@ -57,7 +57,9 @@ def train(config, workdir=None, callbacks=()):
       config: a training config (`mobilenet.get_config(...)`), checked first.
       workdir: the run's directory; default runs/mobilenet_v1_<α>_<ρ>.
       callbacks: more Keras callbacks for `fit` (early stopping, your own logging), called
-        after this module's own, which write the epoch's records first.
+        after this module's own, which write the epoch's records first; from their
+        `on_test_begin` to their `on_test_end` the model holds what validation sees (with
+        config.ema, the weights' average).
 
     Raises:
       ParameterError: a config field, the dataset or the work directory is not valid.

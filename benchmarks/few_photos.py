@@ -149,8 +149,10 @@ class HeldOutCurve(keras.callbacks.Callback):
 
     def __init__(self, batches, path):
         super().__init__()
-        self.batches, self.path, self.epoch = batches, path, None
-        self.top1 = {int(epoch): top1 for epoch, top1 in json.load(open(path)).items()} if os.path.isfile(path) else {}
+        self.batches, self.path, self.epoch, self.top1 = batches, path, None, {}
+        if os.path.isfile(path):
+            with open(path) as file:
+                self.top1 = {int(epoch): top1 for epoch, top1 in json.load(file).items()}
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch + 1  # Keras counts from 0, the run's history from 1

@@ -22,12 +22,12 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from benchmarks import (ablation, accuracy, common, distillation, example_card, few_photos, fine_tuning, micro,
-                        tflite_models, training_speed, web_latency)
+from benchmarks import (ablation, accuracy, common, distillation, example_card, few_photos, fine_tuning,
+                        finetune_epochs, micro, tflite_models, training_speed, web_latency)
 from mobilenet import files
 
 SECTIONS = {"training_speed": training_speed, "ablation": ablation, "accuracy": accuracy, "fine_tuning": fine_tuning,
-            "few_photos": few_photos,
+            "few_photos": few_photos, "finetune_epochs": finetune_epochs,
             "distillation": distillation, "tflite": tflite_models, "example_card": example_card, "web": web_latency,
             "microcontroller": micro}
 PATH = os.path.join(common.DOCS, "BENCHMARKS.md")

@@ -37,6 +37,8 @@ def get_config():
     # 10 epochs of at least 30 steps each (min_steps_per_phase): an epoch's training loss then
     # averages enough augmented batches to show the trend rather than a few batches' luck. Up to
     # 1,000 training photos it trains step for step as 20 epochs of 15 did (docs/BENCHMARKS.md).
+    # On thousands of photos an epoch is one pass, and twice the epochs still gained a little on
+    # Imagenette: docs/BENCHMARKS.md, "Fine-tuning on a large dataset".
     config.epochs = 10
     config.min_steps_per_phase = 300
     config.learning_rate = 0.005  # every layer, gently, not to undo the ImageNet features

@@ -30,6 +30,7 @@ from mobilenet.data import datasets
 from mobilenet.training import loop as training
 
 SHARED_WEIGHTS = os.path.join("..", "shared", "models", "keras_applications", "mobilenet_2_5_224_tf_no_top.h5")
+FINETUNE_WORKDIR = os.path.join("runs", "finetune_0.25_160")  # α 0.25 ρ 160 fine-tuned on all of Imagenette
 SMALL_CLASSES, SMALL_PER_CLASS = 5, 200
 SMALL_FOLDER = os.path.join("runs", f"imagenette_{SMALL_CLASSES}x{SMALL_PER_CLASS}")
 
@@ -69,7 +70,7 @@ def runs():
     return {
         "α 0.5, ρ 160 from scratch (configs/default.py)": (scratch, names.default_workdir(scratch.alpha, scratch.resolution), 0.88),
         "α 0.25, ρ 160 fine-tuned from Keras ImageNet weights (configs/finetune.py)": (
-            tuned, os.path.join("runs", "finetune_0.25_160"), 0.94),
+            tuned, FINETUNE_WORKDIR, 0.94),
         f"α 0.25, ρ 160 fine-tuned on a folder of {SMALL_CLASSES} Imagenette classes, {SMALL_PER_CLASS} images each "
         "(configs/finetune.py)": (folder, os.path.join("runs", f"finetune_folder_{SMALL_CLASSES}x{SMALL_PER_CLASS}"), None),
     }

@@ -25,7 +25,7 @@ def runs():
         config = finetune.get_config()
         config.update(data_dir=common.DATA_DIR, resolution=160, init_from=accuracy.SHARED_WEIGHTS,
                       epochs=factor * config.epochs)
-        workdir = (os.path.join("runs", "finetune_0.25_160") if factor == 1 else
+        workdir = (accuracy.FINETUNE_WORKDIR if factor == 1 else
                    os.path.join("runs", "finetune_epochs", f"finetune_0.25_160_{config.epochs}"))
         result[config.epochs] = (config, workdir)
     return result
@@ -35,7 +35,7 @@ def run():
     lines = ["## Fine-tuning on a large dataset: the config's epochs, and twice as many", "",
              "α 0.25, ρ 160 fine-tuned from Keras' ImageNet weights with configs/finetune.py on all of Imagenette "
              "(`python -m benchmarks.run_all finetune_epochs`; the config's own epochs are the accuracy section's run, "
-             "runs/finetune_0.25_160/). Validation top-1 on the 3,925 validation images of what validation sees after "
+             f"{accuracy.FINETUNE_WORKDIR}/). Validation top-1 on the 3,925 validation images of what validation sees after "
              "each epoch, the weights' moving average. Up to 1,000 training photos the config's minimum of steps sets "
              "the schedule; here an epoch is one pass over the 9,469 training images.", "",
              "| Epochs | Validation top-1: best (epoch), last | Training loss: first, last | Time per epoch |",

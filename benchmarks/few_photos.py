@@ -106,8 +106,7 @@ def run():
     for per_class in PER_CLASS:
         data = folder(per_class)
         probe = linear_probe(data, held_out)
-        # The 200 folder's validation split is the held-out set: its validation curve is that curve.
-        curve_on = held_out_batches if per_class >= FROM_PER_CLASS and data != accuracy.small_folder() else None
+        curve_on = held_out_batches if per_class >= FROM_PER_CLASS else None
         for recipe, (slug, overrides, seeds) in RECIPES.items():
             seeds = [fine_tune(data, f"{per_class}_{slug}_seed{seed}", overrides, seed, curve_on) for seed in seeds]
             rows.append({"per_class": per_class, "recipe": recipe, "train": training_images(data),
@@ -125,7 +124,10 @@ def fine_tune(data, run_name, overrides, seed, curve_on=None):
     config.update(dataset=f"folder:{data}", resolution=RESOLUTION, init_from=accuracy.SHARED_WEIGHTS, seed=seed,
                   **overrides)
     workdir = os.path.join(WORKDIR, run_name)
-    curve = HeldOutCurve(curve_on, os.path.join(workdir, "held_out_curve.json")) if curve_on else None
+    # The 200 folder's validation split is the held-out set: its validation curve is that curve.
+    validates_on_held_out = data == accuracy.small_folder()
+    curve = (HeldOutCurve(curve_on, os.path.join(workdir, "held_out_curve.json"))
+             if curve_on and not validates_on_held_out else None)
     if curve and any(row["epoch"] not in curve.top1 for row in RunDirectory(workdir).read_history()):
         shutil.rmtree(workdir)
         curve.top1 = {}
@@ -133,10 +135,10 @@ def fine_tune(data, run_name, overrides, seed, curve_on=None):
     exported = release.export(workdir, threads=(), card=False, evaluate=False)
     evaluation = comparison.evaluate_tflite(exported.tflite, f"folder:{accuracy.small_folder()}", split="val")
     losses, validation = [row["loss"] for row in history], [row["val_top1"] for row in history]
-    if curve:
-        held_out_curve = [curve.top1[row["epoch"]] for row in history]
+    if validates_on_held_out:
+        held_out_curve = validation
     else:
-        held_out_curve = validation if data == accuracy.small_folder() else None
+        held_out_curve = [curve.top1[row["epoch"]] for row in history] if curve else None
     return {"seed": seed, "validation": int(history[-1]["val_examples"]), "losses": losses, "curve": validation,
             "held_out_curve": held_out_curve, "held_out": evaluation.tflite.top1,
             "keras_held_out": evaluation.keras.top1, "examples": evaluation.examples}
